@@ -1,0 +1,58 @@
+"""Many-to-one LSTM for sequence prediction, without TimeDistributed: the article's second section.
+
+The echo sequence 0.0 0.2 0.4 0.6 0.8 is framed as one sample of five time steps. The LSTM reads
+the whole sequence and returns only its last state; a Dense layer with one output per time step
+must then produce all five values at once from that single vector.
+
+    python many_to_one.py           # the article's settings: 500 epochs, batch size 1
+    python many_to_one.py --help    # every flag, with its default
+
+Expected: the model summary (140 + 30 = 170 parameters), then 0.0 0.2 0.4 0.6 0.8 one per line.
+"""
+
+import sys
+
+import common
+
+SCRIPT = "many_to_one"
+
+
+def build_model(args):
+    """LSTM(units) -> Dense(length): the last state in, the whole sequence out."""
+    import keras  # imported here so that --help and bad input never wait for it
+    from keras import layers
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(args.length, 1)),  # (time steps, features) of one sample
+            layers.LSTM(args.units),  # only the state after the last step
+            layers.Dense(args.length),  # one output per time step, all from that state
+        ]
+    )
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
+    return model
+
+
+def main(argv=None) -> int:
+    args = common.parse_args(SCRIPT, argv)
+    common.import_keras(args)
+
+    ## Data: X (1, length, 1) = one sample of length steps; y (1, length) = one vector
+    X, y = common.make_data(SCRIPT, args.length)
+
+    ## Model
+    seconds = {}
+    with common.timed(seconds, "build"):
+        model = build_model(args)
+    model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
+
+    ## Train: one sample, so each epoch is exactly one weight update
+    history, predictions = common.fit_and_predict(args, model, X, y, seconds)
+
+    ## Evaluate
+    common.print_predictions(predictions)
+    return common.report(args, model, build_model, X, y, history, predictions, seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One-to-one LSTM for sequence prediction: the article's first section, on Keras 3.
+
+The echo sequence 0.0 0.2 0.4 0.6 0.8 is framed as five samples of one time step each, so the LSTM
+sees every value on its own and a Dense layer turns its state back into that value. The LSTM's
+memory is never used: this is the baseline the other two scripts improve on.
+
+    python one_to_one.py            # the article's settings: 1000 epochs, batch of all 5 samples
+    python one_to_one.py --help     # every flag, with its default
+
+Expected: the model summary (140 + 6 = 146 parameters), then 0.0 0.2 0.4 0.6 0.8 one per line.
+"""
+
+import sys
+
+import common
+
+SCRIPT = "one_to_one"
+
+
+def build_model(args):
+    """LSTM(units) -> Dense(1): one step of one feature in, one value out."""
+    import keras  # imported here so that --help and bad input never wait for it
+    from keras import layers
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(1, 1)),  # (time steps, features) of one sample
+            layers.LSTM(args.units),
+            layers.Dense(1),
+        ]
+    )
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
+    return model
+
+
+def main(argv=None) -> int:
+    args = common.parse_args(SCRIPT, argv)
+    common.import_keras(args)
+
+    ## Data: X (length, 1, 1) = length samples of one step; y (length, 1) = the same values
+    X, y = common.make_data(SCRIPT, args.length)
+
+    ## Model
+    seconds = {}
+    with common.timed(seconds, "build"):
+        model = build_model(args)
+    model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
+
+    ## Train: the batch is the whole set, so each epoch is exactly one weight update
+    history, predictions = common.fit_and_predict(args, model, X, y, seconds)
+
+    ## Evaluate
+    common.print_predictions(predictions)
+    return common.report(args, model, build_model, X, y, history, predictions, seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
