@@ -65,7 +65,7 @@ ARTICLE_LR = 0.001  # Adam's Keras default, which the article relies on
 # reproduce?") so that the default run prints the article's predictions with a margin:
 # max |prediction - target| <= 0.03.
 DEFAULT_SEEDS = {
-    "tensorflow": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 1},
+    "tensorflow": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 26},
     "jax": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 1},
     "torch": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 1},
 }
@@ -88,23 +88,26 @@ FRAMINGS = {
     "one_to_one": Framing(
         lambda n: (n, 1, 1),
         lambda n: (n, 1),
-        "n samples of one step: each value is seen alone, the LSTM's memory is never used",
+        "n separate samples of one step: the state starts at zero for each value, so the "
+        "recurrent weights only ever see a zero state and nothing is remembered",
     ),
     "many_to_one": Framing(
         lambda n: (1, n, 1),
         lambda n: (1, n),
-        "one sample of n steps: the LSTM reads the whole sequence, one output vector at the end",
+        "one sample of n steps: the state carries each value forward, and the last state alone "
+        "must hold the whole sequence for the Dense layer",
     ),
     "many_to_many": Framing(
         lambda n: (1, n, 1),
         lambda n: (1, n, 1),
-        "one sample of n steps: with return_sequences=True there is one output per step",
+        "one sample of n steps with return_sequences=True: an output at every step, each one "
+        "able to use the steps before it",
     ),
     "one_step_n_features": Framing(
         lambda n: (1, 1, n),
         lambda n: (1, n),
-        "one sample of one step with n features: no sequence at all, the LSTM acts as a "
-        "feed-forward layer with gates",
+        "one sample of one step with n features: the whole sequence arrives at once as a "
+        "vector; no recurrence happens, as in one-to-one, but with n inputs per gate",
     ),
 }
 
@@ -176,14 +179,29 @@ def formula_params(layer, inputs: int | None = None) -> tuple[int, str]:
     name = type(layer).__name__
     inputs = layer.input.shape[-1] if inputs is None else inputs
     if name == "TimeDistributed":
-        count, text = formula_params(layer.layer, inputs)
-        return count, f"{text}, shared by every step"
+        return formula_params(layer.layer, inputs)  # one Dense, shared by every step
     if name == "LSTM":
         units = layer.units
         return lstm_params(inputs, units), f"4*(({inputs}+1)*{units} + {units}**2)"
     if name == "Dense":
         return dense_params(inputs, layer.units), f"{inputs}*{layer.units} + {layer.units}"
     raise ValueError(f"no formula for {name}")
+
+
+def framings_markdown(length: int = ARTICLE_LENGTH, units: int = ARTICLE_LENGTH) -> str:
+    """The input framings as a Markdown table (the README's copy is tested against this)."""
+    lines = [
+        "| framing | X (samples, steps, features) | y | LSTM params | what the LSTM can learn |",
+        "|---|---|---|---|---|",
+    ]
+    for name, f in FRAMINGS.items():
+        x = f.x_shape(length)
+        params = lstm_params(x[2], units)
+        lines.append(
+            f"| `{name}` | {x} | {f.y_shape(length)} | 4*(({x[2]}+1)*{units} + {units}**2) = "
+            f"{params} | {f.meaning} |"
+        )
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,6 +527,7 @@ def _fit_jax(model, batches, epochs, verbose):
     import jax.numpy as jnp
 
     model.make_train_function()  # builds the metrics the train step updates
+    model.optimizer.build(model.trainable_variables)
     state = (
         [v.value for v in model.trainable_variables],
         [v.value for v in model.non_trainable_variables],
@@ -1007,3 +1026,7 @@ def report(
         print("check failed: see MISMATCH above", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":  # prints the README's table of input framings
+    print(framings_markdown())

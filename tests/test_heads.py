@@ -1,0 +1,65 @@
+"""TimeDistributed(Dense) against Dense on 3D input, the other heads, and the framings table."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+import common
+import many_to_many_td
+from conftest import ROOT, printed_predictions, run_script
+
+
+@pytest.fixture(scope="module")
+def heads():
+    common.seed_everything(7)
+    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
+    model = many_to_many_td.build_model(args)
+    X, y = common.make_data("many_to_many", 5)
+    common.train(model, X, y, 20, 1)  # any weights will do; trained ones are not all-zero biases
+    return {h["head"]: h for h in many_to_many_td.compare_heads(model, X)}
+
+
+def test_dense_and_timedistributed_agree_with_the_same_weights(heads):
+    assert heads["Dense(1) on the 3D output"]["max_abs_difference"] <= 1e-6
+
+
+def test_head_counts_match_the_formulas(heads):
+    steps, units = 5, 5
+    assert [h["params"] for h in heads.values()] == [
+        common.dense_params(units, 1),  # TimeDistributed(Dense(1)): 6
+        common.dense_params(units, 1),  # Dense(1) on (steps, units): the same 6
+        common.dense_params(units, steps),  # last state -> Dense(5): 30
+        common.dense_params(steps * units, steps),  # Flatten -> Dense(5): 130
+        steps * common.dense_params(units, 1),  # one Dense(1) per step: 30
+    ]
+    assert [h["params"] for h in heads.values()] == [6, 6, 30, 130, 30]
+
+
+def test_dense_head_reproduces_the_echo_at_the_default_seed(tmp_path):
+    proc = run_script("many_to_many", "--head", "dense", "--no-heads", "--check", "--verbose", "0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert printed_predictions(proc.stdout) == [common.fmt(v) for v in common.echo_sequence(5)]
+    assert "dense (Dense)" in proc.stdout and "Total params: 146 (" in proc.stdout
+
+
+@pytest.mark.parametrize("framing", common.FRAMINGS)
+def test_framing_param_counts_match_keras(framing):
+    import keras
+
+    X, _ = common.make_data(framing, 5)
+    lstm = keras.layers.LSTM(5)
+    lstm.build((None, *X.shape[1:]))
+    assert lstm.count_params() == common.lstm_params(X.shape[2], 5)
+    assert f"= {lstm.count_params()} |" in common.framings_markdown().split(f"`{framing}`")[1]
+
+
+def test_readme_framings_table_is_the_generated_one():
+    assert common.framings_markdown() in (ROOT / "README.md").read_text()
+
+
+def test_default_run_prints_the_head_comparison(default_runs):
+    proc, result = default_runs["many_to_many"]
+    assert "Output heads on the same trained LSTM" in proc.stdout
+    assert [h["params"] for h in result["heads"]] == [6, 6, 30, 130, 30]
+    assert np.isfinite(result["heads"][1]["max_abs_difference"])
