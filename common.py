@@ -486,9 +486,9 @@ def _batches(X, y, batch_size):
     return [(X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(X), batch_size)]
 
 
-def _report(epoch: int, epochs: int, loss: float, verbose: int) -> None:
-    if verbose == 2:
-        print(f"Epoch {epoch}/{epochs}\n - loss: {loss:.4f}")
+def _report(epoch: int, epochs: int, loss: float, verbose: int, steps: int = 1) -> None:
+    if verbose == 2:  # Keras' per-epoch lines, without the timings that differ run to run
+        print(f"Epoch {epoch}/{epochs}\n{steps}/{steps} - loss: {loss:.4f}")
     elif verbose == 1 and (epoch % max(1, epochs // 10) == 0 or epoch == epochs):
         print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6g}")
 
@@ -616,7 +616,7 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
                 "try a smaller --lr or scaled inputs"
             )
         if fit == "fast":
-            _report(len(history), epochs, loss, verbose)
+            _report(len(history), epochs, loss, verbose, math.ceil(len(X) / batch_size))
     return history
 
 
@@ -699,6 +699,9 @@ def write_atomically(path: str, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it normal rights
         os.replace(tmp, path)
     except BaseException:
         os.remove(tmp)
@@ -931,10 +934,20 @@ def plot(path: str, title: str, histories: dict, predictions, targets, x_label: 
     left.set_yscale("log")
     left.set(title="Training loss (mean squared error)", xlabel="epoch", ylabel="loss (log scale)")
     left.legend(fontsize="small", ncol=2 if len(histories) > 6 else 1)
-    steps = range(1, len(targets) + 1)
+    steps = list(range(1, len(targets) + 1))
+    right.fill_between(
+        steps,
+        targets - 0.05,
+        targets + 0.05,
+        color="tab:blue",
+        alpha=0.12,
+        label="prints as the target with '%.1f'",
+    )
     right.plot(steps, targets, "o-", label="target (the input, echoed)")
     right.plot(steps, predictions, "x--", label=f"prediction (seed {next(iter(histories))})")
     right.set(title="Echo after training", xlabel=x_label, ylabel="value")
+    if len(steps) <= 20:
+        right.set_xticks(steps)
     right.legend(fontsize="small")
     fig.suptitle(title)
 

@@ -18,9 +18,11 @@ SCRIPTS = {
 }
 
 
-def run_script(name: str, *args: str, backend: str = "tensorflow", timeout: int = 300):
+def run_script(
+    name: str, *args: str, backend: str = "tensorflow", pythonpath: str = "", timeout: int = 300
+):
     """Run one script in a fresh Python process; returns the CompletedProcess."""
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONHASHSEED="0")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
     return subprocess.run(
         [sys.executable, str(ROOT / SCRIPTS.get(name, name)), *args],
         capture_output=True,
