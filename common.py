@@ -66,7 +66,7 @@ ARTICLE_LR = 0.001  # Adam's Keras default, which the article relies on
 # max |prediction - target| <= 0.03.
 DEFAULT_SEEDS = {
     "tensorflow": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 26},
-    "jax": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 1},
+    "jax": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 88},
     "torch": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 1},
 }
 
@@ -405,7 +405,7 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
         args.units = args.length  # the article's n_neurons = length
     samples = n_samples(script, args.length)
     if args.batch_size is None:
-        args.batch_size = ARTICLE[script].batch_size if args.length == ARTICLE_LENGTH else samples
+        args.batch_size = samples  # the article's choice: the whole set, one update per epoch
     if args.batch_size > samples:
         raise UsageError(
             f"argument --batch-size: must be from 1 to {samples} (the number of samples "
@@ -416,7 +416,8 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
         raise UsageError(
             f"argument --length/--units: length {args.length} with {args.units} units needs "
             f"about {need / 2**30:,.1f} GiB to train, over the {MEMORY_CAP_BYTES / 2**30:.0f} GiB "
-            "cap; units default to the length, so pass a small --units (e.g. --units 5)"
+            "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
+            "or --length"
         )
     if args.seed is None:
         args.seed = DEFAULT_SEEDS[args.backend][script]
@@ -499,20 +500,20 @@ def _chunk_sizes(epochs: int, verbose: int) -> list[int]:
     return [min(step, epochs - start) for start in range(0, epochs, step)]
 
 
-def _fit_tensorflow(model, batches, epochs, verbose):
+def _fit_tensorflow(model, X, y, batch_size, epochs, verbose):
     import tensorflow as tf
 
-    xs = [tf.constant(x) for x, _ in batches]
-    ys = [tf.constant(y) for _, y in batches]
+    X, y = tf.constant(X), tf.constant(y)
+    samples = X.shape[0]
 
     @tf.function
     def run(n):  # n epochs in one graph: no Python between updates
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         for i in tf.range(n):
             model.reset_metrics()  # fit starts each epoch with fresh metrics
-            for x, y in zip(xs, ys):
-                logs = model.train_step((x, y))
-            loss = tf.cast(logs["loss"], tf.float32)
+            for start in tf.range(0, samples, batch_size):
+                model.train_step((X[start : start + batch_size], y[start : start + batch_size]))
+            loss = tf.cast(model.get_metrics_result()["loss"], tf.float32)
             losses = losses.write(i, loss)
             if not tf.math.is_finite(loss):
                 break
@@ -522,10 +523,14 @@ def _fit_tensorflow(model, batches, epochs, verbose):
         yield from run(tf.constant(n)).numpy().tolist()
 
 
-def _fit_jax(model, batches, epochs, verbose):
+def _fit_jax(model, X, y, batch_size, epochs, verbose):
     import jax
     import jax.numpy as jnp
 
+    batches = _batches(X, y, batch_size)
+    if len(batches) > 16:  # one compiled scan would unroll every batch: step batch by batch
+        yield from _fit_stepwise(model, batches, epochs)
+        return
     model.make_train_function()  # builds the metrics the train step updates
     model.optimizer.build(model.trainable_variables)
     state = (
@@ -561,9 +566,17 @@ def _fit_jax(model, batches, epochs, verbose):
             v.assign(value)
 
 
-def _fit_eager(model, batches, epochs, verbose):
+def _fit_stepwise(model, batches, epochs):
+    """One compiled train step per batch; the epoch's loss is the batch losses' weighted mean."""
+    samples = sum(len(x) for x, _ in batches)
+    for _ in range(epochs):
+        yield sum(float(model.train_on_batch(x, y)) * len(x) for x, y in batches) / samples
+
+
+def _fit_eager(model, X, y, batch_size, epochs, verbose):
     import keras
 
+    batches = _batches(X, y, batch_size)
     data = [(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)) for x, y in batches]
     model.make_train_function()
     for _ in range(epochs):
@@ -602,11 +615,10 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
     if fit == "naive":
         steps = _fit_naive(model, X, y, epochs, batch_size, verbose)
     else:
-        batches = _batches(X, y, batch_size)
         loop = {"tensorflow": _fit_tensorflow, "jax": _fit_jax}.get(
             keras.backend.backend(), _fit_eager
         )
-        steps = loop(model, batches, epochs, verbose)
+        steps = loop(model, X, y, batch_size, epochs, verbose)
     history = []
     for loss in steps:
         history.append(loss)
@@ -883,6 +895,7 @@ def study(args, build_model, X, y, first_history, first_predictions) -> dict:
                 "final_loss": history[-1],
                 "max_abs_error": max_error(predictions, targets),
                 "reproduced": reproduced(predictions, targets),
+                "predictions": [float(p) for p in predictions],
                 "history": history,
             }
         )
@@ -894,7 +907,7 @@ def study(args, build_model, X, y, first_history, first_predictions) -> dict:
             file=sys.stderr,
             flush=True,
         )
-    table = pd.DataFrame(results).drop(columns="history").set_index("seed")
+    table = pd.DataFrame(results).drop(columns=["history", "predictions"]).set_index("seed")
     k = int(table["reproduced"].sum())
     ci = binomtest(k, args.seeds).proportion_ci(confidence_level=0.95, method="exact")
     print(f"\nReproduction study: {args.seeds} seeds from --seed {args.seed}, {args.epochs} epochs")

@@ -37,14 +37,16 @@ def worker(backend: str, epochs: int | None) -> None:
     import numpy as np
 
     rows = []
-    for script, module in MODULES.items():
+    for script, name in MODULES.items():
+        module = importlib.import_module(name)
         args = common.parse_args(
             script,
             ["--backend", backend, "--verbose", "0"]
             + (["--epochs", str(epochs)] if epochs else []),
+            getattr(module, "add_arguments", None),
         )
         common.import_keras(args)
-        build = importlib.import_module(module).build_model
+        build = module.build_model
         X, y = common.make_data(script, args.length)
         times, histories = {}, {}
         for fit in ("naive", "fast"):

@@ -1,4 +1,4 @@
-"""Shared test helpers: run a script as a user would, and read what it printed."""
+"""Shared test helpers: run scripts as a user would, and read what they printed."""
 
 import json
 import os
@@ -18,19 +18,33 @@ SCRIPTS = {
 }
 
 
-def run_script(
-    name: str, *args: str, backend: str = "tensorflow", pythonpath: str = "", timeout: int = 300
-):
-    """Run one script in a fresh Python process; returns the CompletedProcess."""
+def start_script(name: str, *args: str, backend: str = "tensorflow", pythonpath: str = ""):
+    """Start one script in a fresh Python process, as `python SCRIPT ARGS` would."""
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, str(ROOT / SCRIPTS.get(name, name)), *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env=env,
         cwd=ROOT,
     )
+
+
+def finish(proc, timeout: int = 600) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_script(name: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    """Run one script and wait for it."""
+    return finish(start_script(name, *args, **kw))
+
+
+def run_all(jobs: dict) -> dict:
+    """Run several scripts at once (they spend most of their time importing, one core each)."""
+    started = {key: start_script(*args, **kw) for key, (args, kw) in jobs.items()}
+    return {key: finish(proc) for key, proc in started.items()}
 
 
 def printed_predictions(stdout: str) -> list[str]:
@@ -41,12 +55,27 @@ def printed_predictions(stdout: str) -> list[str]:
     return lines[start:end]
 
 
+def default_runs_on(backend: str, folder: Path) -> dict:
+    """Each script at its defaults with --check and --json, plus a second run of one script with
+    the same flags (for the determinism test), all started together."""
+    jobs = {}
+    for name in [*SCRIPTS, "again"]:
+        script = "many_to_many" if name == "again" else name
+        args = (script, "--backend", backend, "--check", "--json", str(folder / f"{name}.json"))
+        jobs[name] = (args, {})
+    procs = run_all(jobs)
+    return {
+        name: (
+            proc,
+            json.loads((folder / f"{name}.json").read_text())
+            if (folder / f"{name}.json").exists()
+            else None,
+        )
+        for name, proc in procs.items()
+    }
+
+
 @pytest.fixture(scope="session")
 def default_runs(tmp_path_factory):
-    """Each script once at its defaults (the article's settings), with --json; shared by tests."""
-    out = {}
-    for name in SCRIPTS:
-        path = tmp_path_factory.mktemp(name) / "result.json"
-        proc = run_script(name, "--json", str(path), "--check")
-        out[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
-    return out
+    """TensorFlow: each script once at its defaults (the article's settings); shared by tests."""
+    return default_runs_on("tensorflow", tmp_path_factory.mktemp("tensorflow"))

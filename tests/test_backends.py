@@ -1,24 +1,23 @@
 """The same model and printout on JAX and PyTorch (TensorFlow is covered by test_scripts.py)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 import common
-from conftest import SCRIPTS, printed_predictions, run_script
+from conftest import ROOT, SCRIPTS, default_runs_on, printed_predictions, run_script
 
 OTHER_BACKENDS = ["jax", "torch"]
 
 
 @pytest.fixture(scope="module", params=OTHER_BACKENDS)
 def backend_runs(request, tmp_path_factory):
+    # KERAS_BACKEND is tensorflow in these processes: --backend must win over it
     backend = request.param
-    runs = {}
-    for name in SCRIPTS:
-        path = tmp_path_factory.mktemp(f"{backend}-{name}") / "r.json"
-        proc = run_script(name, "--backend", backend, "--check", "--json", str(path))
-        runs[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
-    return backend, runs
+    return backend, default_runs_on(backend, tmp_path_factory.mktemp(backend))
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -36,18 +35,12 @@ def test_same_counts_and_echo_on_every_backend(backend_runs, default_runs, name)
     assert result["config"]["seed"] == common.DEFAULT_SEEDS[backend][name]
 
 
-def test_same_seed_same_stdout_on_every_backend(backend_runs, tmp_path):
+def test_same_seed_same_stdout_on_every_backend(backend_runs):
     backend, runs = backend_runs
-    first, _ = runs["one_to_one"]
-    again = run_script("one_to_one", "--backend", backend, "--check", "--json", str(tmp_path / "r"))
-    assert again.stdout == first.stdout
-
-
-def test_backend_flag_overrides_environment():
-    proc = run_script(
-        "one_to_one", "--backend", "jax", "--epochs", "2", "--verbose", "0", backend="torch"
-    )
-    assert "(Keras 3, jax)" in proc.stdout
+    first, _ = runs["many_to_many"]
+    again, _ = runs["again"]
+    assert again.returncode == 0 and again.stdout == first.stdout
+    assert f"(Keras 3, {backend})" in first.stdout
 
 
 def test_missing_backend_is_refused_before_anything_is_built(tmp_path):
@@ -59,3 +52,27 @@ def test_missing_backend_is_refused_before_anything_is_built(tmp_path):
         "many_to_many_td.py: error: argument --backend: jax is not installed; "
         "install it with 'pip install jax'"
     ]
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", *OTHER_BACKENDS])
+def test_fast_loop_matches_fit_on_every_backend(backend):
+    """The benchmark's worker trains each script's model with plain fit and with the fast loop."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "fit_speed.py"),
+            "--worker",
+            backend,
+            "--epochs",
+            "25",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND=backend),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [r["script"] for r in rows] == list(SCRIPTS)
+    assert all(r["same_history"] for r in rows), rows
