@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------
@@ -483,6 +484,30 @@ class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
 
+_compiled = weakref.WeakKeyDictionary()  # model -> its compiled training loops, by data
+
+
+def _cached(model, key, make):
+    """The compiled loop for this model and data: tracing costs more than 1000 epochs."""
+    loops = _compiled.setdefault(model, {})
+    if key not in loops:
+        loops[key] = make()
+    return loops[key]
+
+
+def load_initial_state(model, fresh) -> None:
+    """Give `model` the weights and optimizer state of `fresh`, a new model of the same build,
+    so that another seed trains with the loops `model` has already compiled."""
+    for m in (model, fresh):
+        m.optimizer.build(m.trainable_variables)
+    for old, new in zip(
+        model.weights + model.optimizer.variables,
+        fresh.weights + fresh.optimizer.variables,
+        strict=True,
+    ):
+        old.assign(new.value)
+
+
 def _batches(X, y, batch_size):
     return [(X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(X), batch_size)]
 
@@ -503,7 +528,17 @@ def _chunk_sizes(epochs: int, verbose: int) -> list[int]:
 def _fit_tensorflow(model, X, y, batch_size, epochs, verbose):
     import tensorflow as tf
 
-    X, y = tf.constant(X), tf.constant(y)
+    key = ("tensorflow", batch_size, X.tobytes(), y.tobytes())
+    run = _cached(
+        model, key, lambda: _tensorflow_loop(model, tf.constant(X), tf.constant(y), batch_size)
+    )
+    for n in _chunk_sizes(epochs, verbose):
+        yield from run(tf.constant(n)).numpy().tolist()
+
+
+def _tensorflow_loop(model, X, y, batch_size):
+    import tensorflow as tf
+
     samples = X.shape[0]
 
     @tf.function
@@ -519,12 +554,10 @@ def _fit_tensorflow(model, X, y, batch_size, epochs, verbose):
                 break
         return losses.stack()
 
-    for n in _chunk_sizes(epochs, verbose):
-        yield from run(tf.constant(n)).numpy().tolist()
+    return run
 
 
 def _fit_jax(model, X, y, batch_size, epochs, verbose):
-    import jax
     import jax.numpy as jnp
 
     batches = _batches(X, y, batch_size)
@@ -539,19 +572,8 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
         [v.value for v in model.optimizer.variables],
         [v.value for v in model.metrics_variables],
     )
-    fresh_metrics = state[3]
-    data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in batches]
-
-    def epoch(state, _):
-        state = (*state[:3], fresh_metrics)
-        for x, y in data:
-            logs, state = model.train_step(state, (x, y))
-        return state, logs["loss"]
-
-    @jax.jit
-    def run(state, n_dummy):
-        return jax.lax.scan(epoch, state, n_dummy)
-
+    key = ("jax", batch_size, X.tobytes(), y.tobytes())
+    run = _cached(model, key, lambda: _jax_loop(model, batches, fresh_metrics=state[3]))
     for n in _chunk_sizes(epochs, verbose):
         state, losses = run(state, jnp.zeros(n))
         losses = [float(v) for v in losses]
@@ -564,6 +586,25 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
     ):
         for v, value in zip(variables, values):
             v.assign(value)
+
+
+def _jax_loop(model, batches, fresh_metrics):
+    import jax
+    import jax.numpy as jnp
+
+    data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in batches]
+
+    def epoch(state, _):
+        state = (*state[:3], fresh_metrics)  # fit starts each epoch with fresh metrics
+        for x, y in data:
+            logs, state = model.train_step(state, (x, y))
+        return state, logs["loss"]
+
+    @jax.jit
+    def run(state, n_dummy):  # len(n_dummy) epochs in one compiled scan
+        return jax.lax.scan(epoch, state, n_dummy)
+
+    return run
 
 
 def _fit_stepwise(model, batches, epochs):
@@ -874,7 +915,7 @@ def print_side_by_side(args, comparison: list[dict]) -> None:
     print(f"  {mismatches} mismatch(es) in {len(comparison)} rows")
 
 
-def study(args, build_model, X, y, first_history, first_predictions) -> dict:
+def study(args, model, build_model, X, y, first_history, first_predictions) -> dict:
     """Train seeds seed..seed+N-1 (the first is the run already done) and summarise them."""
     import pandas as pd
     from scipy.stats import binomtest
@@ -887,7 +928,7 @@ def study(args, build_model, X, y, first_history, first_predictions) -> dict:
             history, predictions = first_history, first_predictions
         else:
             seed_everything(seed)
-            model = build_model(args)
+            load_initial_state(model, build_model(args))  # as new, without compiling again
             history, predictions = fit_and_predict(args, model, X, y, verbose=0)
         results.append(
             {
@@ -1032,7 +1073,7 @@ def report(
     }
     histories = {args.seed: history}
     if args.seeds > 1:
-        results["study"] = study(args, build_model, X, y, history, predictions)
+        results["study"] = study(args, model, build_model, X, y, history, predictions)
         histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}
     results["seconds"] = seconds
     print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()), file=sys.stderr)

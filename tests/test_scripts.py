@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import common
-from conftest import SCRIPTS, printed_predictions, run_script
+from conftest import SCRIPTS, printed_predictions, run_all, run_script
 
 EXPECTED_COUNTS = {  # from the formulas, layer by layer
     "one_to_one": [common.lstm_params(1, 5), common.dense_params(5, 1)],
@@ -104,31 +104,30 @@ def test_nan_loss_stops_with_exit_1(tmp_path):
 
 
 def test_study_table_interval_and_plot(tmp_path):
-    png, out = tmp_path / "loss.png", tmp_path / "r.json"
-    proc = run_script(
-        "many_to_one",
-        "--seeds",
-        "2",
-        "--epochs",
-        "30",
-        "--verbose",
-        "0",
-        "--plot",
-        str(png),
-        "--json",
-        str(out),
+    png, out, alone = tmp_path / "loss.png", tmp_path / "r.json", tmp_path / "alone.json"
+    short = ("--epochs", "30", "--verbose", "0")
+    procs = run_all(
+        {
+            "study": (
+                ("many_to_one", "--seeds", "2", *short, "--plot", str(png), "--json", str(out)),
+                {},
+            ),
+            "alone": (("many_to_one", "--seed", "2", *short, "--json", str(alone)), {}),
+        }
     )
+    proc = procs["study"]
     assert proc.returncode == 0, proc.stderr[-2000:]
     study = json.loads(out.read_text())["study"]
     assert [r["seed"] for r in study["seeds"]] == [1, 2]
     assert study["n"] == 2 and 0 <= study["ci95"][0] <= study["ci95"][1] <= 1
-    assert (
-        "max_abs_error" in proc.stdout
-        and "reproduced in " in proc.stdout
-        and "95% CI" in proc.stdout
-    )
+    assert "max_abs_error" in proc.stdout and "reproduced in " in proc.stdout
+    assert "95% CI" in proc.stdout
     assert proc.stderr.count("seed ") >= 2  # progress, one line per seed
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the study reuses the compiled loop for seed 2: it must train exactly as a run of its own
+    second, single = study["seeds"][1], json.loads(alone.read_text())
+    assert second["history"] == single["loss_history"]
+    assert second["predictions"] == single["predictions"]
 
 
 def test_bad_plot_path_fails_before_training(tmp_path):
