@@ -47,6 +47,16 @@ def run_all(jobs: dict) -> dict:
     return {key: finish(proc) for key, proc in started.items()}
 
 
+def run_main(module, argv: list[str], capsys) -> tuple:
+    """Call a script's main(argv) in this process; returns (exit status, stdout, stderr)."""
+    try:
+        code = module.main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def printed_predictions(stdout: str) -> list[str]:
     """The lines between 'Predictions:' and the next blank line."""
     lines = stdout.splitlines()

@@ -254,6 +254,8 @@ def test_help_and_bad_input_answer_without_importing_keras():
         ("name", "lstm_1", "lstm", "differs"),
         ("name", "lstm_1", "dense", "MISMATCH"),
         ("name", "time_distributed_1", "time_distributed", "differs"),
+        ("name", "lstm_1", "lstm_4", "differs"),  # a second model in one process
+        ("name", "dense_1", "dense_1", "same"),
         ("prediction", "0.0", "0.0", "same"),
         ("prediction", "0.0", "0.1", "MISMATCH"),
     ],

@@ -7,7 +7,7 @@ import pytest
 
 import common
 import many_to_many_td
-from conftest import ROOT, printed_predictions, run_script
+from conftest import ROOT, printed_predictions, run_main
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +36,13 @@ def test_head_counts_match_the_formulas(heads):
     assert [h["params"] for h in heads.values()] == [6, 6, 30, 130, 30]
 
 
-def test_dense_head_reproduces_the_echo_at_the_default_seed(tmp_path):
-    proc = run_script("many_to_many", "--head", "dense", "--no-heads", "--check", "--verbose", "0")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert printed_predictions(proc.stdout) == [common.fmt(v) for v in common.echo_sequence(5)]
-    assert "dense (Dense)" in proc.stdout and "Total params: 146 (" in proc.stdout
+def test_dense_head_reproduces_the_echo_at_the_default_seed(capsys):
+    argv = ["--head", "dense", "--no-heads", "--check", "--verbose", "0"]
+    code, out, _ = run_main(many_to_many_td, argv, capsys)
+    assert code == 0
+    assert printed_predictions(out) == [common.fmt(v) for v in common.echo_sequence(5)]
+    assert "(Dense)" in out and "TimeDistributed" not in out.split("Predictions:")[0]
+    assert "Total params: 146 (" in out
 
 
 @pytest.mark.parametrize("framing", common.FRAMINGS)

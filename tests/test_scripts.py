@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import common
-from conftest import SCRIPTS, printed_predictions, run_all, run_script
+import many_to_one
+import one_to_one
+from conftest import SCRIPTS, printed_predictions, run_main, run_script
 
 EXPECTED_COUNTS = {  # from the formulas, layer by layer
     "one_to_one": [common.lstm_params(1, 5), common.dense_params(5, 1)],
@@ -88,43 +90,39 @@ def test_same_seed_same_stdout(default_runs):
     assert again.returncode == 0 and again.stdout == first.stdout
 
 
-def test_check_fails_when_training_cannot_converge():
-    proc = run_script("one_to_one", "--epochs", "1", "--check", "--verbose", "0")
-    assert proc.returncode == 1
-    assert "MISMATCH" in proc.stdout and "check failed" in proc.stderr
+# The remaining runs call the scripts' main() in this process: the same code path after the
+# imports, without paying for a fresh TensorFlow each time.
 
 
-def test_nan_loss_stops_with_exit_1(tmp_path):
+def test_check_fails_when_training_cannot_converge(capsys):
+    code, out, err = run_main(one_to_one, ["--epochs", "1", "--check", "--verbose", "0"], capsys)
+    assert code == 1
+    assert "MISMATCH" in out and "check failed" in err
+
+
+def test_nan_loss_stops_with_exit_1(tmp_path, capsys):
     out = tmp_path / "r.json"
-    proc = run_script("many_to_one", "--lr", "1e38", "--epochs", "50", "--json", str(out))
-    assert proc.returncode == 1, proc.stdout[-500:]
-    assert "training stopped" in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()[-1]) < 200
-    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+    argv = ["--lr", "1e38", "--epochs", "50", "--json", str(out), "--plot", str(tmp_path / "p.png")]
+    code, _, err = run_main(many_to_one, argv, capsys)
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("error: training stopped: the loss became")
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
-def test_study_table_interval_and_plot(tmp_path):
+def test_study_table_interval_and_plot(tmp_path, capsys):
     png, out, alone = tmp_path / "loss.png", tmp_path / "r.json", tmp_path / "alone.json"
-    short = ("--epochs", "30", "--verbose", "0")
-    procs = run_all(
-        {
-            "study": (
-                ("many_to_one", "--seeds", "2", *short, "--plot", str(png), "--json", str(out)),
-                {},
-            ),
-            "alone": (("many_to_one", "--seed", "2", *short, "--json", str(alone)), {}),
-        }
-    )
-    proc = procs["study"]
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    short = ["--epochs", "30", "--verbose", "0"]
+    argv = ["--seeds", "2", *short, "--plot", str(png), "--json", str(out)]
+    code, stdout, stderr = run_main(many_to_one, argv, capsys)
+    assert code == 0
     study = json.loads(out.read_text())["study"]
     assert [r["seed"] for r in study["seeds"]] == [1, 2]
     assert study["n"] == 2 and 0 <= study["ci95"][0] <= study["ci95"][1] <= 1
-    assert "max_abs_error" in proc.stdout and "reproduced in " in proc.stdout
-    assert "95% CI" in proc.stdout
-    assert proc.stderr.count("seed ") >= 2  # progress, one line per seed
+    assert "max_abs_error" in stdout and "reproduced in " in stdout and "95% CI" in stdout
+    assert stderr.count("(--seed ") == 2  # progress, one line per seed
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the study reuses the compiled loop for seed 2: it must train exactly as a run of its own
+    assert run_main(many_to_one, ["--seed", "2", *short, "--json", str(alone)], capsys)[0] == 0
     second, single = study["seeds"][1], json.loads(alone.read_text())
     assert second["history"] == single["loss_history"]
     assert second["predictions"] == single["predictions"]
