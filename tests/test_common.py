@@ -135,6 +135,11 @@ def test_fmt_never_prints_negative_zero(value, text):
     assert common.fmt(value) == text
 
 
+def test_fmt_more_digits():
+    assert common.fmt(-4e-9, 3) == "0.000" and common.fmt(-0.0004, 3) == "0.000"
+    assert common.fmt(0.12549, 3) == "0.125" and common.fmt(-0.0006, 3) == "-0.001"
+
+
 def test_print_predictions_one_per_line(capsys):
     common.print_predictions(np.array([-1e-8, 0.21, 0.39, 0.61, 0.79]))
     assert capsys.readouterr().out == "Predictions:\n0.0\n0.2\n0.4\n0.6\n0.8\n"
@@ -284,6 +289,10 @@ def test_comparison_rows_custom_size_uses_formulas_and_targets():
     ]
     out = common.comparison_rows(args, rows, [0.01, 0.3], [0.0, 0.5])
     assert out[-1]["verdict"] == "MISMATCH"
+    # a target on a rounding boundary (length 8: 0.25 prints as 0.2) and a prediction just above
+    # it (prints as 0.3) still echo it
+    out = common.comparison_rows(args, rows, [0.0, 0.2500001], [0.0, 0.25])
+    assert out[-1]["verdict"] == "same" and common.reproduced([0.0, 0.2500001], [0.0, 0.25])
 
 
 # --- files ------------------------------------------------------------------------------------
