@@ -27,6 +27,7 @@ def test_same_counts_and_echo_on_every_backend(backend_runs, default_runs, name)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert result["backend"] == backend and backend in result["versions"]
     assert printed_predictions(proc.stdout) == [common.fmt(v) for v in common.echo_sequence(5)]
+    assert result["max_abs_error"] <= 0.03  # the default seed reproduces with a margin
     _, tf_result = default_runs[name]
     same = ("name", "output_shape", "params", "formula_params")
     assert [{k: r[k] for k in same} for r in result["layers"]] == [
