@@ -255,9 +255,13 @@ def _learning_rate(text: str) -> float:
 
 
 def default_backend() -> str:
-    """KERAS_BACKEND when it names a backend we support, else tensorflow."""
-    env = os.environ.get("KERAS_BACKEND", "")
-    return env if env in BACKENDS else "tensorflow"
+    """$KERAS_BACKEND if set, else tensorflow; an unknown name is bad input, not a silent switch."""
+    env = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if env not in BACKENDS:
+        raise UsageError(
+            f"KERAS_BACKEND={env!r} is not one of {', '.join(BACKENDS)}; unset it or pass --backend"
+        )
+    return env
 
 
 def build_parser(script: str) -> argparse.ArgumentParser:
@@ -332,7 +336,7 @@ def build_parser(script: str) -> argparse.ArgumentParser:
     add(
         "--backend",
         choices=tuple(BACKENDS),
-        default=default_backend(),
+        default=None,
         help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
     )
     add("--json", metavar="PATH", help="also write the results as JSON to PATH")
@@ -420,6 +424,8 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
             "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
             "or --length"
         )
+    if args.backend is None:
+        args.backend = default_backend()
     if args.seed is None:
         args.seed = DEFAULT_SEEDS[args.backend][script]
     if args.seed + args.seeds - 1 > MAX_SEED:

@@ -222,6 +222,17 @@ def test_memory_refusal_suggests_units(capsys):
     assert common.parse_args("one_to_one", ["--length", "82600", "--units", "5"]).units == 5
 
 
+def test_backend_defaults_to_keras_backend(monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert common.parse_args("one_to_one", []).backend == "jax"
+    assert common.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert common.parse_args("one_to_one", []).backend == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "openvino")
+    assert "KERAS_BACKEND='openvino'" in parse_error("one_to_one", [], capsys)
+    assert common.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
+
+
 def test_missing_backend_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "jax", None)  # how Python marks a package as unavailable
     err = parse_error("one_to_one", ["--backend", "jax"], capsys)
