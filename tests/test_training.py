@@ -8,11 +8,11 @@ import pytest
 import common
 
 
-def _model(script, seed, **kw):
+def _model(script, seed):
     import importlib
 
     name = {"many_to_many": "many_to_many_td"}.get(script, script)
-    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed", **kw)
+    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
     common.seed_everything(seed)
     return importlib.import_module(name).build_model(args)
 
