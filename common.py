@@ -59,6 +59,11 @@ ARTICLE = {
         total="146.0",
     ),
 }
+SCRIPT_MODULES = {  # section -> the script that reproduces it (module name)
+    "one_to_one": "one_to_one",
+    "many_to_one": "many_to_one",
+    "many_to_many": "many_to_many_td",
+}
 ARTICLE_LENGTH = 5  # the article's sequence length, and so its number of LSTM units
 ARTICLE_LR = 0.001  # Adam's Keras default, which the article relies on
 
@@ -144,6 +149,11 @@ def dense_params(inputs: int, outputs: int) -> int:
     return inputs * outputs + outputs
 
 
+def lstm_formula(inputs: int, units: int) -> str:
+    """lstm_params written out for these sizes, with ** (the article's ^ is XOR in Python)."""
+    return f"4*(({inputs}+1)*{units} + {units}**2)"
+
+
 def lstm_anatomy(inputs: int, units: int) -> list[dict]:
     """The LSTM count split by gate and by part; the rows sum to lstm_params(inputs, units)."""
     return [
@@ -160,14 +170,15 @@ def lstm_anatomy(inputs: int, units: int) -> list[dict]:
 
 def lstm_derivation(inputs: int, units: int) -> list[str]:
     """The worked LSTM formula for these sizes, as lines to print."""
-    per_gate = inputs * units + units**2 + units
+    gate = lstm_anatomy(inputs, units)[0]  # every gate has the same parts
+    per_gate = gate["total"]
     return [
         f"LSTM parameters for inputs={inputs}, units={units}:",
         f"  each of the 4 gates ({', '.join(LSTM_GATES)}) has",
-        f"    kernel           inputs x units = {inputs} x {units} = {inputs * units}",
-        f"    recurrent kernel units x units  = {units} x {units} = {units * units}",
-        f"    bias             units          = {units}",
-        f"  per gate {inputs * units} + {units * units} + {units} = {per_gate}; "
+        f"    kernel           inputs x units = {inputs} x {units} = {gate['kernel']}",
+        f"    recurrent kernel units x units  = {units} x {units} = {gate['recurrent_kernel']}",
+        f"    bias             units          = {gate['bias']}",
+        f"  per gate {gate['kernel']} + {gate['recurrent_kernel']} + {gate['bias']} = {per_gate}; "
         f"4 gates: 4 * {per_gate} = {4 * per_gate}",
         f"  = 4 * (({inputs} + 1) * {units} + {units}**2)   (** is a power in Python; "
         f"^ is XOR: 4 * (({inputs} + 1) * {units} + ({units} ^ 2)) = "
@@ -183,7 +194,7 @@ def formula_params(layer, inputs: int | None = None) -> tuple[int, str]:
         return formula_params(layer.layer, inputs)  # one Dense, shared by every step
     if name == "LSTM":
         units = layer.units
-        return lstm_params(inputs, units), f"4*(({inputs}+1)*{units} + {units}**2)"
+        return lstm_params(inputs, units), lstm_formula(inputs, units)
     if name == "Dense":
         return dense_params(inputs, layer.units), f"{inputs}*{layer.units} + {layer.units}"
     raise ValueError(f"no formula for {name}")
@@ -197,10 +208,9 @@ def framings_markdown(length: int = ARTICLE_LENGTH, units: int = ARTICLE_LENGTH)
     ]
     for name, f in FRAMINGS.items():
         x = f.x_shape(length)
-        params = lstm_params(x[2], units)
         lines.append(
-            f"| `{name}` | {x} | {f.y_shape(length)} | 4*(({x[2]}+1)*{units} + {units}**2) = "
-            f"{params} | {f.meaning} |"
+            f"| `{name}` | {x} | {f.y_shape(length)} | {lstm_formula(x[2], units)} = "
+            f"{lstm_params(x[2], units)} | {f.meaning} |"
         )
     return "\n".join(lines)
 
@@ -268,7 +278,7 @@ def build_parser(script: str) -> argparse.ArgumentParser:
     """The shared CLI; defaults are the article's settings for `script`."""
     section = ARTICLE[script]
     p = _Parser(
-        prog=f"{script}.py" if script != "many_to_many" else "many_to_many_td.py",
+        prog=f"{SCRIPT_MODULES[script]}.py",
         description=f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
         "print the model summary, the predictions and how they compare with the article.",
     )
@@ -582,10 +592,7 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
     run = _cached(model, key, lambda: _jax_loop(model, batches, fresh_metrics=state[3]))
     for n in _chunk_sizes(epochs, verbose):
         state, losses = run(state, jnp.zeros(n))
-        losses = [float(v) for v in losses]
-        yield from losses
-        if not all(map(math.isfinite, losses)):
-            break
+        yield from (float(v) for v in losses)
     for variables, values in zip(
         (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables),
         state[:3],
@@ -635,7 +642,7 @@ def _fit_eager(model, X, y, batch_size, epochs, verbose):
 
 def _fit_naive(model, X, y, epochs, batch_size, verbose):
     # shuffle=False so that a batch smaller than the set visits samples in the fast loop's order;
-    # with the article's full batches the order cannot change an update.
+    # with the article's full batches the order changes nothing but float rounding.
     history = model.fit(
         X,
         y,
@@ -644,13 +651,7 @@ def _fit_naive(model, X, y, epochs, batch_size, verbose):
         verbose=2 if verbose == 2 else 0,
         shuffle=False,
     )
-    losses = history.history["loss"]
-    for epoch, loss in enumerate(losses, 1):
-        if verbose == 1:
-            _report(epoch, epochs, loss, verbose)
-        if not math.isfinite(loss):
-            break
-        yield loss
+    yield from history.history["loss"]
 
 
 def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose: int = 0):
@@ -674,7 +675,7 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
                 f"the loss became {loss} at epoch {len(history)}; "
                 "try a smaller --lr or scaled inputs"
             )
-        if fit == "fast":
+        if not (fit == "naive" and verbose == 2):  # there Keras prints its own lines
             _report(len(history), epochs, loss, verbose, math.ceil(len(X) / batch_size))
     return history
 
@@ -1050,7 +1051,7 @@ def report(
         f"final loss {history[-1]:.6g}"
     )
     results = {
-        "script": f"{build_parser(args.script).prog}",
+        "script": f"{SCRIPT_MODULES[args.script]}.py",
         "section": ARTICLE[args.script].title,
         "config": {
             k: getattr(args, k)
@@ -1090,7 +1091,7 @@ def report(
         x_label = "sample" if args.script == "one_to_one" else "time step"
         plot(
             args.plot,
-            f"{build_parser(args.script).prog}: {ARTICLE[args.script].title}",
+            f"{SCRIPT_MODULES[args.script]}.py: {ARTICLE[args.script].title}",
             histories,
             predictions,
             targets,
@@ -1099,7 +1100,7 @@ def report(
     if args.json:
         write_json(args.json, results)
     if args.check and not passed:
-        print("check failed: see MISMATCH above", file=sys.stderr)
+        print("check failed: see MISMATCH (or DIFFERENT) above", file=sys.stderr)
         return 1
     return 0
 

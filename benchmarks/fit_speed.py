@@ -23,11 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 
-MODULES = {
-    "one_to_one": "one_to_one",
-    "many_to_one": "many_to_one",
-    "many_to_many": "many_to_many_td",
-}
+MODULES = common.SCRIPT_MODULES
 
 
 def worker(backend: str, epochs: int | None) -> None:

@@ -105,8 +105,7 @@ def test_formula_params_of_built_models(script, length, units):
     import argparse
     import importlib
 
-    name = {"many_to_many": "many_to_many_td"}.get(script, script)
-    module = importlib.import_module(name)
+    module = importlib.import_module(common.SCRIPT_MODULES[script])
     args = argparse.Namespace(length=length, units=units, lr=0.001, head="timedistributed")
     model = module.build_model(args)
     rows = common.layer_rows(model)

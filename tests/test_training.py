@@ -11,10 +11,9 @@ import common
 def _model(script, seed):
     import importlib
 
-    name = {"many_to_many": "many_to_many_td"}.get(script, script)
     args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
     common.seed_everything(seed)
-    return importlib.import_module(name).build_model(args)
+    return importlib.import_module(common.SCRIPT_MODULES[script]).build_model(args)
 
 
 # The article's full-batch configurations are compared on every backend in test_backends.py;
