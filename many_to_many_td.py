@@ -16,6 +16,7 @@ then a comparison of output heads (how many weights each has and what it does wi
 import sys
 
 import common
+from repro.run import Run, finish, start
 
 SCRIPT = "many_to_many"
 
@@ -131,40 +132,29 @@ def print_heads(heads: list[dict]) -> None:
 
 
 def main(argv=None) -> int:
-    args = common.parse_args(SCRIPT, argv, add_arguments)
-    common.import_keras(args)
+    args = start(SCRIPT, argv, add_arguments)  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length, 1) = a value per step
     X, y = common.make_data(SCRIPT, args.length)
 
     ## Model
-    seconds = {}
-    with common.timed(seconds, "build"):
+    run = Run(args, X, y)
+    with run.timed("build"):
         model = build_model(args)
     model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
     ## Train: one sample, so each epoch is exactly one weight update
-    history, predictions = common.fit_and_predict(args, model, X, y, seconds)
+    run.train(model)
 
     ## Evaluate
-    common.print_predictions(predictions)
-    extra = {"head": args.head}
+    common.print_predictions(run.predictions)
+    run.extra["head"] = args.head
     if not args.no_heads:
-        extra["heads"] = compare_heads(model, X)
-        print_heads(extra["heads"])
-    known = {"time_distributed_1": "--head dense: a plain Dense, as the 2019 note allows"}
-    return common.report(
-        args,
-        model,
-        build_model,
-        X,
-        y,
-        history,
-        predictions,
-        seconds,
-        extra,
-        known if args.head == "dense" else None,
-    )
+        run.extra["heads"] = compare_heads(model, X)
+        print_heads(run.extra["heads"])
+    if args.head == "dense":
+        run.known = {"time_distributed_1": "--head dense: a plain Dense, as the 2019 note allows"}
+    return finish(run, build_model)
 
 
 if __name__ == "__main__":

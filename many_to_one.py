@@ -13,6 +13,7 @@ Expected: the model summary (140 + 30 = 170 parameters), then 0.0 0.2 0.4 0.6 0.
 import sys
 
 import common
+from repro.run import Run, finish, start
 
 SCRIPT = "many_to_one"
 
@@ -34,24 +35,23 @@ def build_model(args):
 
 
 def main(argv=None) -> int:
-    args = common.parse_args(SCRIPT, argv)
-    common.import_keras(args)
+    args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length) = one vector
     X, y = common.make_data(SCRIPT, args.length)
 
     ## Model
-    seconds = {}
-    with common.timed(seconds, "build"):
+    run = Run(args, X, y)
+    with run.timed("build"):
         model = build_model(args)
     model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
     ## Train: one sample, so each epoch is exactly one weight update
-    history, predictions = common.fit_and_predict(args, model, X, y, seconds)
+    run.train(model)
 
     ## Evaluate
-    common.print_predictions(predictions)
-    return common.report(args, model, build_model, X, y, history, predictions, seconds)
+    common.print_predictions(run.predictions)
+    return finish(run, build_model)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
+from repro import cli, training  # noqa: E402
+from repro.backend import BACKENDS, import_keras, seed_everything  # noqa: E402
 
 MODULES = common.SCRIPT_MODULES
 
@@ -35,21 +37,21 @@ def worker(backend: str, epochs: int | None) -> None:
     rows = []
     for script, name in MODULES.items():
         module = importlib.import_module(name)
-        args = common.parse_args(
+        args = cli.parse_args(
             script,
             ["--backend", backend, "--verbose", "0"]
             + (["--epochs", str(epochs)] if epochs else []),
             getattr(module, "add_arguments", None),
         )
-        common.import_keras(args)
+        import_keras(args)
         build = module.build_model
         X, y = common.make_data(script, args.length)
         times, histories = {}, {}
         for fit in ("naive", "fast"):
-            common.seed_everything(args.seed)
+            seed_everything(args.seed)
             model = build(args)
             start = time.perf_counter()
-            histories[fit] = common.train(model, X, y, args.epochs, args.batch_size, fit)
+            histories[fit] = training.train(model, X, y, args.epochs, args.batch_size, fit)
             times[fit] = time.perf_counter() - start
         same = bool(np.allclose(histories["fast"], histories["naive"], rtol=1e-5, atol=0))
         rows.append(
@@ -86,7 +88,7 @@ def wall_time(backend: str, script: str) -> float:
 def installed_backends() -> list[str]:
     import importlib.util
 
-    return [b for b, package in common.BACKENDS.items() if importlib.util.find_spec(package)]
+    return [b for b, package in BACKENDS.items() if importlib.util.find_spec(package)]
 
 
 def main() -> None:
@@ -94,7 +96,7 @@ def main() -> None:
     p.add_argument(
         "--backends",
         nargs="+",
-        choices=tuple(common.BACKENDS),
+        choices=tuple(BACKENDS),
         help="backends to measure (default: every installed one)",
     )
     p.add_argument("--epochs", type=int, help="override the article's epochs (default: theirs)")

@@ -9,6 +9,7 @@ import pytest
 
 import common
 from conftest import ROOT, SCRIPTS, default_runs_on, printed_predictions, run_script
+from repro.cli import DEFAULT_SEEDS
 
 OTHER_BACKENDS = ["jax", "torch"]
 
@@ -33,7 +34,7 @@ def test_same_counts_and_echo_on_every_backend(backend_runs, default_runs, name)
     assert [{k: r[k] for k in same} for r in result["layers"]] == [
         {k: r[k] for k in same} for r in tf_result["layers"]
     ]
-    assert result["config"]["seed"] == common.DEFAULT_SEEDS[backend][name]
+    assert result["config"]["seed"] == DEFAULT_SEEDS[backend][name]
 
 
 def test_same_seed_same_stdout_on_every_backend(backend_runs):

@@ -8,15 +8,17 @@ import pytest
 import common
 import many_to_many_td
 from conftest import ROOT, printed_predictions, run_main
+from repro import training
+from repro.backend import seed_everything
 
 
 @pytest.fixture(scope="module")
 def heads():
-    common.seed_everything(7)
+    seed_everything(7)
     args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
     model = many_to_many_td.build_model(args)
     X, y = common.make_data("many_to_many", 5)
-    common.train(model, X, y, 20, 1)  # any weights will do; trained ones are not all-zero biases
+    training.train(model, X, y, 20, 1)  # any weights will do; trained ones are not all-zero biases
     return {h["head"]: h for h in many_to_many_td.compare_heads(model, X)}
 
 

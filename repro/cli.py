@@ -1,0 +1,257 @@
+"""The command line every script shares: flags, their validation and the memory estimate.
+
+Everything here runs before Keras is imported, so --help and bad input answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import os
+import sys
+
+import common
+from repro import files
+from repro.backend import BACKENDS
+
+# Default seeds, per script and backend. Each was chosen by a seed sweep (README, "Does the article
+# reproduce?") so that the default run prints the article's predictions with a margin:
+# max |prediction - target| <= 0.03.
+DEFAULT_SEEDS = {
+    "tensorflow": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 26},
+    "jax": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 88},
+    "torch": {"one_to_one": 1, "many_to_one": 1, "many_to_many": 59},
+}
+MEMORY_CAP_BYTES = 1 << 30  # refuse runs whose estimated training memory passes 1 GiB
+MAX_EPOCHS = 1_000_000
+MAX_SEEDS = 1000
+MAX_SEED = 2**32 - 1  # NumPy's seed range
+
+CONFIG_KEYS = ("length", "units", "epochs", "batch_size", "lr", "seed", "fit", "backend", "seeds")
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block
+        raise UsageError(message)
+
+
+def _whole(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {value}"
+            )
+        return value
+
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number greater than 0 (default {common.ARTICLE_LR}), got {text!r}"
+        )
+    return value
+
+
+def default_backend() -> str:
+    """$KERAS_BACKEND if set, else tensorflow; an unknown name is bad input, not a silent switch."""
+    env = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if env not in BACKENDS:
+        raise UsageError(
+            f"KERAS_BACKEND={env!r} is not one of {', '.join(BACKENDS)}; unset it or pass --backend"
+        )
+    return env
+
+
+def build_parser(script: str) -> argparse.ArgumentParser:
+    """The shared CLI; defaults are the article's settings for `script`."""
+    section = common.ARTICLE[script]
+    p = _Parser(
+        prog=f"{common.SCRIPT_MODULES[script]}.py",
+        description=f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
+        "print the model summary, the predictions and how they compare with the article.",
+    )
+    add = p.add_argument
+    add(
+        "--length",
+        type=_whole(1, 10**7),
+        default=common.ARTICLE_LENGTH,
+        metavar="N",
+        help="length of the echo sequence (default: %(default)s)",
+    )
+    add(
+        "--units",
+        type=_whole(1, 10**7),
+        default=None,
+        metavar="N",
+        help="LSTM units (default: the sequence length, as the article's n_neurons = length)",
+    )
+    add(
+        "--epochs",
+        type=_whole(1, MAX_EPOCHS),
+        default=section.epochs,
+        metavar="N",
+        help="training epochs (default: the article's %(default)s)",
+    )
+    add(
+        "--batch-size",
+        type=_whole(1, 10**7),
+        default=None,
+        metavar="N",
+        help=f"samples per weight update (default: the article's {section.batch_size}, "
+        "the whole training set; at most the number of samples)",
+    )
+    add(
+        "--lr",
+        type=_learning_rate,
+        default=common.ARTICLE_LR,
+        metavar="RATE",
+        help="Adam learning rate (default: Keras' %(default)s)",
+    )
+    add(
+        "--seed",
+        type=_whole(0, MAX_SEED),
+        default=None,
+        metavar="N",
+        help="random seed for Python, NumPy and the backend (default: "
+        + ", ".join(f"{b} {s[script]}" for b, s in DEFAULT_SEEDS.items())
+        + ")",
+    )
+    add(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="0 quiet; 1 a loss line every tenth of training (default); "
+        "2 one line per epoch, as Keras printed in the article",
+    )
+    add(
+        "--fit",
+        choices=("fast", "naive"),
+        default="fast",
+        help="fast: the same updates without Keras' per-epoch overhead (default); "
+        "naive: plain model.fit, as in the article",
+    )
+    add(
+        "--backend",
+        choices=tuple(BACKENDS),
+        default=None,
+        help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
+    )
+    add("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
+    add(
+        "--seeds",
+        type=_whole(1, MAX_SEEDS),
+        default=1,
+        metavar="N",
+        help="reproduction study: train with seeds seed..seed+N-1 and tabulate (default: 1)",
+    )
+    add(
+        "--check",
+        action="store_true",
+        help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
+    )
+    return p
+
+
+def n_samples(script: str, length: int) -> int:
+    """Samples in the training set of `script` (the first axis of X)."""
+    return common.FRAMINGS[script].x_shape(length)[0]
+
+
+def estimate_memory(script: str, length: int, units: int) -> int:
+    """Rough bytes needed to train: weights, gradients and Adam's two moments in float32, plus
+    the activations kept for backpropagation (gates and states of every step of every sample)."""
+    steps = common.FRAMINGS[script].x_shape(length)[1]
+    weights = 4 * 4 * common.model_params(script, length, units)
+    activations = 4 * n_samples(script, length) * steps * units * 8
+    return weights + activations
+
+
+def _check_writable(flag: str, path: str, suffix: str = "") -> None:
+    """Fail now, before any training, if `path` cannot be written."""
+    problem = files.output_problem(path, suffix)
+    if problem:
+        raise UsageError(f"argument {flag}: {problem}")
+
+
+def _check_backend(backend: str) -> None:
+    package = BACKENDS[backend]
+    try:
+        found = importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UsageError(
+            f"argument --backend: {backend} is not installed; install it with "
+            f"'pip install {'torch==2.13.0' if backend == 'torch' else package}'"
+        )
+
+
+def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
+    """Fill defaults that depend on other flags and reject what cannot run."""
+    if args.units is None:
+        args.units = args.length  # the article's n_neurons = length
+    samples = n_samples(script, args.length)
+    if args.batch_size is None:
+        args.batch_size = samples  # the article's choice: the whole set, one update per epoch
+    if args.batch_size > samples:
+        raise UsageError(
+            f"argument --batch-size: must be from 1 to {samples} (the number of samples "
+            f"at --length {args.length}), got {args.batch_size}"
+        )
+    need = estimate_memory(script, args.length, args.units)
+    if need > MEMORY_CAP_BYTES:
+        raise UsageError(
+            f"argument --length/--units: length {args.length} with {args.units} units needs "
+            f"about {need / 2**30:,.1f} GiB to train, over the {MEMORY_CAP_BYTES / 2**30:.0f} GiB "
+            "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
+            "or --length"
+        )
+    if args.backend is None:
+        args.backend = default_backend()
+    if args.seed is None:
+        args.seed = DEFAULT_SEEDS[args.backend][script]
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
+    _check_backend(args.backend)
+    if args.json:
+        _check_writable("--json", args.json)
+    if args.plot:
+        _check_writable("--plot", args.plot, ".png")
+    args.script = script
+    args.custom = (args.length, args.units) != (common.ARTICLE_LENGTH, common.ARTICLE_LENGTH)
+    return args
+
+
+def parse_args(script: str, argv=None, add_arguments=None) -> argparse.Namespace:
+    """Parse and validate the CLI; bad input prints one line and exits with status 2."""
+    parser = build_parser(script)
+    if add_arguments:
+        add_arguments(parser)
+    try:
+        return validate(script, parser.parse_args(argv))
+    except UsageError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras: backend, seeding, determinism

@@ -1,0 +1,109 @@
+"""The comparison with the article: a verdict per quantity, the side-by-side block, --check."""
+
+from __future__ import annotations
+
+import ast
+
+import common
+
+
+def max_error(predictions, targets) -> float:
+    """Largest |prediction - target|."""
+    return float(max(abs(float(p) - float(t)) for p, t in zip(predictions, targets)))
+
+
+ECHO_TOLERANCE = 0.05  # closer than this, a prediction of 0.0 ... 0.8 prints as its target
+
+
+def reproduced(predictions, targets) -> bool:
+    """True when every prediction is within ECHO_TOLERANCE of its target. At the article's
+    length this is exactly 'prints as the article did'; at lengths whose targets sit on a
+    rounding boundary (0.25 at length 8) it does not depend on which way a tie rounds."""
+    return max_error(predictions, targets) < ECHO_TOLERANCE
+
+
+def _shape(text: str):
+    return ast.literal_eval(text)
+
+
+def _base_name(name: str) -> str:
+    """A layer name without Keras' numeric suffix: lstm_1 -> lstm."""
+    base, _, number = name.rpartition("_")
+    return base if number.isdigit() else name
+
+
+def verdict(kind: str, article: str, ours: str, known: dict | None = None) -> str:
+    """same, differs: <reason> for a known benign difference, or MISMATCH."""
+    if article == ours:
+        return "same"
+    if known and article in known:
+        return f"differs: {known[article]}"
+    if kind == "shape":
+        a, o = _shape(article), _shape(ours)
+        if len(a) == len(o) + 1 and a[1] == 1 and a[:1] + a[2:] == o:
+            return "differs: Keras 2.0's summary showed a time axis of 1 its own code lacks"
+    if kind == "total" and float(article) == float(ours):
+        return "differs: Keras 2.0 printed counts as floats"
+    if kind == "name" and _base_name(article) == _base_name(ours):
+        return "differs: Keras 2 numbered names from _1; Keras 3 numbers only repeats"
+    return "MISMATCH"
+
+
+def comparison_rows(args, rows: list[dict], predictions, targets, known=None) -> list[dict]:
+    """The side-by-side rows: the article's value (or, at another length or unit count, the
+    formula's count and the echo target), this run's value and a verdict."""
+    out = []
+
+    def add(quantity, kind, reference, ours, decided=None):
+        ref, ours = str(reference), str(ours)
+        judged = decided or verdict(kind, ref, ours, known)
+        out.append({"quantity": quantity, "reference": ref, "this_run": ours, "verdict": judged})
+
+    if args.custom:
+        for i, r in enumerate(rows, 1):
+            add(f"layer {i} params", "params", r["formula_params"], r["params"])
+        add(
+            "total params",
+            "params",
+            sum(r["formula_params"] for r in rows),
+            sum(r["params"] for r in rows),
+        )
+        for i, (t, p) in enumerate(zip(targets, predictions), 1):
+            close = abs(float(p) - float(t)) < ECHO_TOLERANCE
+            add(
+                f"prediction {i}",
+                "echo",
+                common.fmt(t, 3),
+                common.fmt(p, 3),
+                "same" if close else "MISMATCH",
+            )
+        return out
+    section = common.ARTICLE[args.script]
+    for i, ((name, shape, params), r) in enumerate(zip(section.layers, rows), 1):
+        add(f"layer {i} name", "name", name, r["name"])
+        add(f"layer {i} output shape", "shape", shape, r["output_shape"])
+        add(f"layer {i} params", "params", params, r["params"])
+    add("total params", "total", section.total, sum(r["params"] for r in rows))
+    for i, (reference, p) in enumerate(zip(section.predictions, predictions), 1):
+        add(f"prediction {i}", "prediction", reference, common.fmt(p))
+    return out
+
+
+def print_side_by_side(args, comparison: list[dict]) -> None:
+    if args.custom:
+        print(
+            f"\nSide by side (--length {args.length} --units {args.units} is not the article's "
+            "setup: counts against the formulas, predictions against the echo targets, "
+            f"within {ECHO_TOLERANCE}):"
+        )
+    else:
+        print(
+            "\nSide by side with the article (Keras 2.0, 2017) and this run "
+            f"(Keras 3, {args.backend}):"
+        )
+    common.print_table(
+        ["quantity", "reference" if args.custom else "article", "this run", "verdict"],
+        [[c["quantity"], c["reference"], c["this_run"], c["verdict"]] for c in comparison],
+    )
+    mismatches = sum(c["verdict"] == "MISMATCH" for c in comparison)
+    print(f"  {mismatches} mismatch(es) in {len(comparison)} rows")

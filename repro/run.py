@@ -1,0 +1,107 @@
+"""One run, start to finish: the record every script fills, and what follows its predictions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+
+import common
+from repro import cli, compare, files, plots, study, training
+from repro.backend import import_keras
+
+
+def start(script: str, argv: list[str] | None = None, add_arguments=None) -> argparse.Namespace:
+    """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded."""
+    args = cli.parse_args(script, argv, add_arguments)
+    import_keras(args)
+    return args
+
+
+@dataclass
+class Run:
+    """One script run: its settings and data, the model it built and what training gave."""
+
+    args: argparse.Namespace
+    X: object  # the inputs, framed as the script's section frames them
+    y: object  # the targets: the inputs again (an echo)
+    model: object = None
+    history: list = field(default_factory=list)  # the loss of every epoch
+    predictions: object = None  # one float per target
+    seconds: dict = field(default_factory=dict)  # wall time per phase: build, fit, predict
+    extra: dict = field(default_factory=dict)  # the script's own results, for the JSON file
+    known: dict | None = None  # known differences from the article: article value -> reason
+
+    @property
+    def targets(self):
+        return self.y.ravel()
+
+    def timed(self, phase: str):
+        """A with-block whose wall time is added to seconds[phase]."""
+        return training.timed(self.seconds, phase)
+
+    def train(self, model) -> None:
+        """Train `model` with the run's settings, then predict the targets."""
+        self.model = model
+        self.history, self.predictions = training.fit_and_predict(
+            self.args, model, self.X, self.y, self.seconds
+        )
+
+
+def finish(run: Run, build_model) -> int:
+    """Print the parameter check, the derivation and the side-by-side block; run the study
+    (which rebuilds the model with `build_model` for every further seed); save plot and JSON.
+
+    Returns the exit status: 1 under --check when something is a MISMATCH, else 0."""
+    args, model, targets = run.args, run.model, run.targets
+    rows = common.layer_rows(model)
+    counts_ok = common.print_parameter_check(rows)
+    lstm = model.layers[0]
+    print()
+    print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
+    comparison = compare.comparison_rows(args, rows, run.predictions, targets, run.known)
+    compare.print_side_by_side(args, comparison)
+    passed = counts_ok and all(c["verdict"] != "MISMATCH" for c in comparison)
+    print(
+        f"max |prediction - target| = {compare.max_error(run.predictions, targets):.4f}; "
+        f"final loss {run.history[-1]:.6g}"
+    )
+    results = {
+        "script": f"{common.SCRIPT_MODULES[args.script]}.py",
+        "section": common.ARTICLE[args.script].title,
+        "config": {k: getattr(args, k) for k in cli.CONFIG_KEYS},
+        "backend": args.backend,
+        "versions": files.versions(),
+        "layers": rows,
+        "total_params": sum(r["params"] for r in rows),
+        "predictions": [float(p) for p in run.predictions],
+        "printed": [common.fmt(p) for p in run.predictions],
+        "targets": [float(t) for t in targets],
+        "max_abs_error": compare.max_error(run.predictions, targets),
+        "final_loss": run.history[-1],
+        "loss_history": run.history,
+        "comparison": comparison,
+        "check_passed": passed,
+        **run.extra,
+    }
+    histories = {args.seed: run.history}
+    if args.seeds > 1:
+        results["study"] = study.run_study(run, build_model)
+        histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}
+    results["seconds"] = run.seconds
+    print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in run.seconds.items()), file=sys.stderr)
+    if args.plot:
+        plots.plot(
+            args.plot,
+            f"{common.SCRIPT_MODULES[args.script]}.py: {common.ARTICLE[args.script].title}",
+            histories,
+            run.predictions,
+            targets,
+            "sample" if args.script == "one_to_one" else "time step",
+        )
+    if args.json:
+        files.write_json(args.json, results)
+    if args.check and not passed:
+        print("check failed: see MISMATCH (or DIFFERENT) above", file=sys.stderr)
+        return 1
+    return 0

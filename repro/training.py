@@ -1,0 +1,234 @@
+"""Training: the same Adam updates as model.fit, without its per-epoch overhead, per backend.
+
+`train` runs either plain `model.fit` (--fit naive, as in the article) or a fast loop that calls
+the model's own `train_step` many epochs at a time: a `tf.function` over epochs on TensorFlow, a
+jitted `lax.scan` on JAX, a plain loop on PyTorch. Both report the loss of every epoch as `fit`
+does, and both stop at the first loss that is NaN or infinite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+import weakref
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+_compiled = weakref.WeakKeyDictionary()  # model -> its compiled training loops, by data
+
+
+def _cached(model, key, make):
+    """The compiled loop for this model and data: tracing costs more than 1000 epochs."""
+    loops = _compiled.setdefault(model, {})
+    if key not in loops:
+        loops[key] = make()
+    return loops[key]
+
+
+def load_initial_state(model, fresh) -> None:
+    """Give `model` the weights and optimizer state of `fresh`, a new model of the same build,
+    so that another seed trains with the loops `model` has already compiled."""
+    for m in (model, fresh):
+        m.optimizer.build(m.trainable_variables)
+    for old, new in zip(
+        model.weights + model.optimizer.variables,
+        fresh.weights + fresh.optimizer.variables,
+        strict=True,
+    ):
+        old.assign(new.value)
+
+
+def _batches(X, y, batch_size):
+    return [(X[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(X), batch_size)]
+
+
+def _report(epoch: int, epochs: int, loss: float, verbose: int, steps: int = 1) -> None:
+    if verbose == 2:  # Keras' per-epoch lines, without the timings that differ run to run
+        print(f"Epoch {epoch}/{epochs}\n{steps}/{steps} - loss: {loss:.4f}")
+    elif verbose == 1 and (epoch % max(1, epochs // 10) == 0 or epoch == epochs):
+        print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.6g}")
+
+
+def _chunk_sizes(epochs: int, verbose: int) -> list[int]:
+    """Epochs per compiled call: one for per-epoch lines, else about a tenth of training."""
+    step = 1 if verbose == 2 else max(1, epochs // 10)
+    return [min(step, epochs - start) for start in range(0, epochs, step)]
+
+
+def _fit_tensorflow(model, X, y, batch_size, epochs, verbose):
+    import tensorflow as tf
+
+    key = ("tensorflow", batch_size, X.tobytes(), y.tobytes())
+    run = _cached(
+        model, key, lambda: _tensorflow_loop(model, tf.constant(X), tf.constant(y), batch_size)
+    )
+    for n in _chunk_sizes(epochs, verbose):
+        yield from run(tf.constant(n)).numpy().tolist()
+
+
+def _tensorflow_loop(model, X, y, batch_size):
+    import tensorflow as tf
+
+    samples = X.shape[0]
+
+    @tf.function
+    def run(n):  # n epochs in one graph: no Python between updates
+        losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        for i in tf.range(n):
+            model.reset_metrics()  # fit starts each epoch with fresh metrics
+            for start in tf.range(0, samples, batch_size):
+                model.train_step((X[start : start + batch_size], y[start : start + batch_size]))
+            loss = tf.cast(model.get_metrics_result()["loss"], tf.float32)
+            losses = losses.write(i, loss)
+            if not tf.math.is_finite(loss):
+                break
+        return losses.stack()
+
+    return run
+
+
+def _fit_jax(model, X, y, batch_size, epochs, verbose):
+    import jax.numpy as jnp
+
+    batches = _batches(X, y, batch_size)
+    if len(batches) > 16:  # one compiled scan would unroll every batch: step batch by batch
+        yield from _fit_stepwise(model, batches, epochs)
+        return
+    model.make_train_function()  # builds the metrics the train step updates
+    model.optimizer.build(model.trainable_variables)
+    state = (
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        [v.value for v in model.optimizer.variables],
+        [v.value for v in model.metrics_variables],
+    )
+    key = ("jax", batch_size, X.tobytes(), y.tobytes())
+    run = _cached(model, key, lambda: _jax_loop(model, batches, fresh_metrics=state[3]))
+    for n in _chunk_sizes(epochs, verbose):
+        state, losses = run(state, jnp.zeros(n))
+        yield from (float(v) for v in losses)
+    for variables, values in zip(
+        (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables),
+        state[:3],
+    ):
+        for v, value in zip(variables, values):
+            v.assign(value)
+
+
+def _jax_loop(model, batches, fresh_metrics):
+    import jax
+    import jax.numpy as jnp
+
+    data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in batches]
+
+    def epoch(state, _):
+        state = (*state[:3], fresh_metrics)  # fit starts each epoch with fresh metrics
+        for x, y in data:
+            logs, state = model.train_step(state, (x, y))
+        return state, logs["loss"]
+
+    @jax.jit
+    def run(state, n_dummy):  # len(n_dummy) epochs in one compiled scan
+        return jax.lax.scan(epoch, state, n_dummy)
+
+    return run
+
+
+def _fit_stepwise(model, batches, epochs):
+    """One compiled train step per batch; the epoch's loss is the batch losses' weighted mean."""
+    samples = sum(len(x) for x, _ in batches)
+    for _ in range(epochs):
+        yield sum(float(model.train_on_batch(x, y)) * len(x) for x, y in batches) / samples
+
+
+def _fit_eager(model, X, y, batch_size, epochs, verbose):
+    import keras
+
+    batches = _batches(X, y, batch_size)
+    data = [(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)) for x, y in batches]
+    model.make_train_function()
+    for _ in range(epochs):
+        model.reset_metrics()
+        for x, y in data:
+            logs = model.train_step((x, y))
+        yield float(logs["loss"])
+
+
+def _fit_naive(model, X, y, epochs, batch_size, verbose):
+    # shuffle=False so that a batch smaller than the set visits samples in the fast loop's order;
+    # with the article's full batches the order changes nothing but float rounding.
+    history = model.fit(
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=2 if verbose == 2 else 0,
+        shuffle=False,
+    )
+    yield from history.history["loss"]
+
+
+def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose: int = 0):
+    """Train and return the loss of every epoch, exactly as model.fit reports it.
+
+    Raises TrainingDiverged (with the epoch) when the loss becomes NaN or infinite."""
+    import keras
+
+    if fit == "naive":
+        steps = _fit_naive(model, X, y, epochs, batch_size, verbose)
+    else:
+        loop = {"tensorflow": _fit_tensorflow, "jax": _fit_jax}.get(
+            keras.backend.backend(), _fit_eager
+        )
+        steps = loop(model, X, y, batch_size, epochs, verbose)
+    history = []
+    for loss in steps:
+        history.append(loss)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"the loss became {loss} at epoch {len(history)}; "
+                "try a smaller --lr or scaled inputs"
+            )
+        if not (fit == "naive" and verbose == 2):  # there Keras prints its own lines
+            _report(len(history), epochs, loss, verbose, math.ceil(len(X) / batch_size))
+    return history
+
+
+def predict(model, X):
+    """The model's outputs for X as a flat float64 NumPy array (one value per echo target)."""
+    import keras
+    import numpy as np
+
+    return np.asarray(keras.ops.convert_to_numpy(model(X, training=False)), "float64").ravel()
+
+
+@contextlib.contextmanager
+def timed(seconds: dict, phase: str):
+    """Add the wall time of the with-block to seconds[phase]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = round(seconds.get(phase, 0.0) + time.perf_counter() - start, 4)
+
+
+def fit_and_predict(args, model, X, y, seconds: dict | None = None, verbose: int | None = None):
+    """Train with the script's settings and predict; returns (loss history, predictions).
+
+    A loss that turns NaN or infinite ends the process with a one-line message and status 1."""
+    seconds = {} if seconds is None else seconds
+    verbose = args.verbose if verbose is None else verbose
+    try:
+        with timed(seconds, "fit"):
+            history = train(model, X, y, args.epochs, args.batch_size, args.fit, verbose)
+    except TrainingDiverged as e:
+        print(f"error: training stopped: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    with timed(seconds, "predict"):
+        predictions = predict(model, X)
+    return history, predictions

@@ -1,0 +1,118 @@
+"""The command line: defaults, every validation path (one line, exit 2), Keras not imported."""
+
+import subprocess
+import sys
+
+import pytest
+
+import common
+from conftest import ROOT
+from repro import cli
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def parse_error(script, argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.parse_args(script, argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert len(err.strip().splitlines()) == 1, err  # one line, no usage block or traceback
+    return err
+
+
+def test_defaults_are_the_articles():
+    for script, section in common.ARTICLE.items():
+        args = cli.parse_args(script, ["--backend", "tensorflow"])
+        assert (args.length, args.units, args.epochs, args.batch_size, args.lr) == (
+            5,
+            5,
+            section.epochs,
+            section.batch_size,
+            0.001,
+        )
+        assert args.seed == cli.DEFAULT_SEEDS["tensorflow"][script]
+        assert not args.custom
+
+
+def test_units_follow_length_and_batch_follows_samples():
+    args = cli.parse_args("one_to_one", ["--length", "8"])
+    assert args.units == 8 and args.batch_size == 8 and args.custom
+    assert cli.parse_args("one_to_one", ["--length", "8", "--units", "3"]).units == 3
+
+
+@pytest.mark.parametrize(
+    "script, argv, flag",
+    [
+        ("one_to_one", ["--length", "abc"], "--length"),
+        ("one_to_one", ["--length", "0"], "--length"),
+        ("one_to_one", ["--length", "-3"], "--length"),
+        ("one_to_one", ["--length", "2.5"], "--length"),
+        ("one_to_one", ["--units", "0"], "--units"),
+        ("many_to_one", ["--epochs", "0"], "--epochs"),
+        ("many_to_one", ["--epochs", "x"], "--epochs"),
+        ("many_to_many", ["--batch-size", "0"], "--batch-size"),
+        ("many_to_many", ["--batch-size", "2"], "--batch-size"),  # only one sample
+        ("one_to_one", ["--batch-size", "6"], "--batch-size"),  # five samples
+        ("one_to_one", ["--lr", "0"], "--lr"),
+        ("one_to_one", ["--lr", "-0.1"], "--lr"),
+        ("one_to_one", ["--lr", "nan"], "--lr"),
+        ("one_to_one", ["--lr", "inf"], "--lr"),
+        ("one_to_one", ["--lr", "fast"], "--lr"),
+        ("one_to_one", ["--seed", "-1"], "--seed"),
+        ("one_to_one", ["--seed", str(2**32)], "--seed"),
+        ("one_to_one", ["--seeds", "0"], "--seeds"),
+        ("one_to_one", ["--verbose", "3"], "--verbose"),
+        ("one_to_one", ["--fit", "slow"], "--fit"),
+        ("one_to_one", ["--backend", "theano"], "--backend"),
+        ("one_to_one", ["--length", "82600"], "--units"),  # the reader who ran out of memory
+        ("many_to_many", ["--units", "20000"], "--units"),
+        ("one_to_one", ["--json", "/nonexistent-dir/out.json"], "--json"),
+        ("one_to_one", ["--json", "/"], "--json"),
+        ("one_to_one", ["--plot", "/nonexistent-dir/p.png"], "--plot"),
+        ("one_to_one", ["--plot", "plot.jpg"], "--plot"),
+        ("one_to_one", ["--no-such-flag"], "--no-such-flag"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_flag(script, argv, flag, capsys):
+    err = parse_error(script, argv, capsys)
+    assert flag in err
+
+
+def test_memory_refusal_suggests_units(capsys):
+    err = parse_error("one_to_one", ["--length", "82600"], capsys)
+    assert "GiB" in err and "--units 5" in err
+    # the same length with few units is small enough to run
+    assert cli.parse_args("one_to_one", ["--length", "82600", "--units", "5"]).units == 5
+
+
+def test_backend_defaults_to_keras_backend(monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert cli.parse_args("one_to_one", []).backend == "jax"
+    assert cli.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert cli.parse_args("one_to_one", []).backend == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "openvino")
+    assert "KERAS_BACKEND='openvino'" in parse_error("one_to_one", [], capsys)
+    assert cli.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
+
+
+def test_missing_backend_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "jax", None)  # how Python marks a package as unavailable
+    err = parse_error("one_to_one", ["--backend", "jax"], capsys)
+    assert "pip install jax" in err
+
+
+def test_help_and_bad_input_answer_without_importing_keras():
+    code = (
+        "import sys\nfrom repro import cli\n"
+        "try: cli.parse_args('one_to_one', ['--lr', '0'])\n"
+        "except SystemExit as e: print(e.code, 'keras' in sys.modules, 'tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.split() == ["2", "False", "False"]
+    for script in ("one_to_one.py", "many_to_one.py", "many_to_many_td.py"):
+        proc = subprocess.run(
+            [sys.executable, script, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=30
+        )
+        assert proc.returncode == 0 and "--epochs" in proc.stdout and "default" in proc.stdout
