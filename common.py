@@ -230,7 +230,7 @@ def print_table(columns: list[str], rows: list[list], indent: str = "  ") -> Non
     cells = [columns] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:
-        print(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print(indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def layer_rows(model) -> list[dict]:

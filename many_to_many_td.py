@@ -16,6 +16,7 @@ then a comparison of output heads (how many weights each has and what it does wi
 import sys
 
 import common
+from repro.cli import UsageError
 from repro.run import Run, finish, start
 
 SCRIPT = "many_to_many"
@@ -32,6 +33,22 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--no-heads", action="store_true", help="skip the comparison of output heads"
     )
+
+
+# Keras 3's TimeDistributed calls the wrapped layer once per time step in the training graph, so
+# the graph grows with the length: at 1000 steps one epoch takes some 30 s to compile and 1.4 GB.
+MAX_TIMEDISTRIBUTED_STEPS = 1000
+
+
+def check_arguments(args) -> None:
+    """Refuse a TimeDistributed head too long to compile here; Dense does the same math."""
+    if args.head == "timedistributed" and args.length > MAX_TIMEDISTRIBUTED_STEPS:
+        raise UsageError(
+            f"argument --length: TimeDistributed in Keras 3 builds one Dense call per time step, "
+            f"so {args.length} steps would take many minutes and GiBs to compile; pass --head "
+            f"dense (the same 6 weights on every step, the same outputs) or at most "
+            f"--length {MAX_TIMEDISTRIBUTED_STEPS}"
+        )
 
 
 def build_model(args):
@@ -53,11 +70,29 @@ def build_model(args):
     return model
 
 
+# The Flatten head has steps * units * steps weights and the unshared head one layer per step, so
+# past these sizes they are counted from the formulas, not built: at 10,000 steps the Flatten head
+# alone would need 2 GiB, and building 10,000 layers takes minutes.
+MAX_HEAD_WEIGHTS = 10**7
+MAX_UNSHARED_STEPS = 500
+
+
+def heads_too_big(steps: int, units: int) -> str | None:
+    """Why the Flatten and unshared heads are not built at these sizes, or None if they are."""
+    flat = common.dense_params(steps * units, steps)
+    if flat > MAX_HEAD_WEIGHTS:
+        return f"Flatten -> Dense({steps}) would have {flat:,} weights"
+    if steps > MAX_UNSHARED_STEPS:
+        return f"{steps} steps would need {steps} separate layers"
+    return None
+
+
 def compare_heads(model, X) -> list[dict]:
     """Put different output heads on the trained LSTM's per-step outputs and count their weights.
 
     TimeDistributed(Dense(1)) and Dense(1) get the trained head's weights, so their outputs can be
-    compared; the other heads are only built, to show their sizes."""
+    compared; the other heads are only built, to show their sizes (the two largest only at sizes
+    where that is cheap, see heads_too_big)."""
     import keras
     import numpy as np
     from keras import layers
@@ -81,12 +116,19 @@ def compare_heads(model, X) -> list[dict]:
     td, td_out = head(layers.TimeDistributed(layers.Dense(1)), copy=True)
     dense, dense_out = head(layers.Dense(1), copy=True)
     last, _ = head(layers.Lambda(lambda s: s[:, -1, :]), layers.Dense(steps))
-    flat, _ = head(layers.Flatten(), layers.Dense(steps))
-    step_inputs = keras.Input(shape=(steps, units))
-    per_step = keras.Model(
-        step_inputs,
-        layers.Concatenate()([layers.Dense(1)(step_inputs[:, t, :]) for t in range(steps)]),
-    )
+    too_big = heads_too_big(steps, units)
+    if too_big:
+        flat_params = common.dense_params(steps * units, steps)
+        per_step_params = steps * common.dense_params(units, 1)
+    else:
+        flat_params = head(layers.Flatten(), layers.Dense(steps))[0].count_params()
+        step_inputs = keras.Input(shape=(steps, units))
+        per_step = keras.Model(
+            step_inputs,
+            layers.Concatenate()([layers.Dense(1)(step_inputs[:, t, :]) for t in range(steps)]),
+        )
+        per_step_params = per_step.count_params()
+    not_built = f" (counted, not built: {too_big})" if too_big else ""
     difference = float(np.max(np.abs(td_out - dense_out)))
     return [
         {
@@ -110,15 +152,15 @@ def compare_heads(model, X) -> list[dict]:
         },
         {
             "head": f"Flatten -> Dense({steps})",
-            "params": flat.count_params(),
+            "params": flat_params,
             "formula": f"{steps * units}*{steps} + {steps}",
-            "time_axis": "every step's output feeds every output step",
+            "time_axis": "every step's output feeds every output step" + not_built,
         },
         {
             "head": f"{steps} unshared Dense(1)",
-            "params": per_step.count_params(),
+            "params": per_step_params,
             "formula": f"{steps}*({units}*1 + 1)",
-            "time_axis": "a separate Dense for each step, nothing shared",
+            "time_axis": "a separate Dense for each step, nothing shared" + not_built,
         },
     ]
 
@@ -132,7 +174,9 @@ def print_heads(heads: list[dict]) -> None:
 
 
 def main(argv=None) -> int:
-    args = start(SCRIPT, argv, add_arguments)  # flags checked, then Keras imported and seeded
+    args = start(
+        SCRIPT, argv, add_arguments, check_arguments
+    )  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length, 1) = a value per step
     X, y = common.make_data(SCRIPT, args.length)
@@ -153,7 +197,9 @@ def main(argv=None) -> int:
         run.extra["heads"] = compare_heads(model, X)
         print_heads(run.extra["heads"])
     if args.head == "dense":
-        run.known = {"time_distributed_1": "--head dense: a plain Dense, as the 2019 note allows"}
+        run.known = {
+            "time_distributed_1": ("dense", "--head dense: a plain Dense, as the 2019 note allows")
+        }
     return finish(run, build_model)
 
 

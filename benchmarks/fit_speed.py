@@ -28,8 +28,10 @@ from repro.backend import BACKENDS, import_keras, seed_everything  # noqa: E402
 MODULES = common.SCRIPT_MODULES
 
 
-def worker(backend: str, epochs: int | None) -> None:
-    """Run in a process of its own: the backend is fixed once keras is imported."""
+def naive_and_fast(backend: str, epochs: int | None) -> list[dict]:
+    """Each script's model trained with plain fit and with the fast loop, from the same seed.
+
+    Run it in a process of its own: the backend is fixed once keras is imported."""
     import importlib
 
     import numpy as np
@@ -65,7 +67,7 @@ def worker(backend: str, epochs: int | None) -> None:
                 "same_history": same,
             }
         )
-    print(json.dumps(rows))
+    return rows
 
 
 def wall_time(backend: str, script: str) -> float:
@@ -104,7 +106,8 @@ def main() -> None:
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        return worker(args.worker, args.epochs)
+        print(json.dumps(naive_and_fast(args.worker, args.epochs)))
+        return
     rows = []
     for backend in args.backends or installed_backends():
         cmd = [sys.executable, __file__, "--worker", backend]

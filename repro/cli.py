@@ -79,6 +79,22 @@ def default_backend() -> str:
     return env
 
 
+def choose_backend(asked: str | None) -> str:
+    """The backend to run on: the one asked for, else the default. Once Keras is imported, this
+    process runs on its backend for good: that one is used, and asking for another is refused."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return asked or default_backend()
+    running = keras.backend.backend()
+    if asked not in (None, running):
+        raise UsageError(
+            f"argument --backend: this Python process already runs Keras on {running} and "
+            f"cannot switch to {asked}; run the script in a new process (in a notebook, restart "
+            "the kernel)"
+        )
+    return running
+
+
 def build_parser(script: str) -> argparse.ArgumentParser:
     """The shared CLI; defaults are the article's settings for `script`."""
     section = common.ARTICLE[script]
@@ -225,8 +241,7 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
             "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
             "or --length"
         )
-    if args.backend is None:
-        args.backend = default_backend()
+    args.backend = choose_backend(args.backend)
     if args.seed is None:
         args.seed = DEFAULT_SEEDS[args.backend][script]
     if args.seed + args.seeds - 1 > MAX_SEED:
@@ -241,17 +256,19 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def parse_args(script: str, argv=None, add_arguments=None) -> argparse.Namespace:
-    """Parse and validate the CLI; bad input prints one line and exits with status 2."""
+def parse_args(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
+    """Parse and validate the CLI; bad input prints one line and exits with status 2.
+
+    A script adds flags of its own with add_arguments(parser), and checks them (raising
+    UsageError) with check(args), which sees the shared flags already validated."""
     parser = build_parser(script)
     if add_arguments:
         add_arguments(parser)
     try:
-        return validate(script, parser.parse_args(argv))
+        args = validate(script, parser.parse_args(argv))
+        if check:
+            check(args)
+        return args
     except UsageError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Keras: backend, seeding, determinism

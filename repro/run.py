@@ -11,9 +11,9 @@ from repro import cli, compare, files, plots, study, training
 from repro.backend import import_keras
 
 
-def start(script: str, argv: list[str] | None = None, add_arguments=None) -> argparse.Namespace:
+def start(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
     """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded."""
-    args = cli.parse_args(script, argv, add_arguments)
+    args = cli.parse_args(script, argv, add_arguments, check)
     import_keras(args)
     return args
 

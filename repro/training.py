@@ -12,19 +12,18 @@ import contextlib
 import math
 import sys
 import time
-import weakref
 
 
 class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
 
-_compiled = weakref.WeakKeyDictionary()  # model -> its compiled training loops, by data
-
-
 def _cached(model, key, make):
-    """The compiled loop for this model and data: tracing costs more than 1000 epochs."""
-    loops = _compiled.setdefault(model, {})
+    """The compiled loop for this model and data: tracing costs more than 1000 epochs.
+
+    The loops live on the model itself (they refer to it), so they go when the model goes; kept
+    in a table of their own, their references would keep every model alive."""
+    loops = vars(model).setdefault("_fast_loops", {})  # vars(): not a layer Keras should track
     if key not in loops:
         loops[key] = make()
     return loops[key]
@@ -76,7 +75,9 @@ def _tensorflow_loop(model, X, y, batch_size):
 
     samples = X.shape[0]
 
-    @tf.function
+    # fit compiles its step with XLA when model.jit_compile says so (Keras turns it off while
+    # TensorFlow's op determinism is on, as it is here): do the same, so fast stays equal to fit
+    @tf.function(jit_compile=bool(model.jit_compile))
     def run(n):  # n epochs in one graph: no Python between updates
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         for i in tf.range(n):
@@ -101,39 +102,42 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
         return
     model.make_train_function()  # builds the metrics the train step updates
     model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()  # fit starts every epoch from these, whatever an earlier fit left
+    fresh_metrics = [v.value for v in model.metrics_variables]
     state = (
         [v.value for v in model.trainable_variables],
         [v.value for v in model.non_trainable_variables],
         [v.value for v in model.optimizer.variables],
-        [v.value for v in model.metrics_variables],
+        fresh_metrics,
     )
     key = ("jax", batch_size, X.tobytes(), y.tobytes())
-    run = _cached(model, key, lambda: _jax_loop(model, batches, fresh_metrics=state[3]))
+    run = _cached(model, key, lambda: _jax_loop(model, batches))
     for n in _chunk_sizes(epochs, verbose):
-        state, losses = run(state, jnp.zeros(n))
+        state, losses = run(state, fresh_metrics, jnp.zeros(n))
         yield from (float(v) for v in losses)
     for variables, values in zip(
         (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables),
         state[:3],
+        strict=True,
     ):
-        for v, value in zip(variables, values):
+        for v, value in zip(variables, values, strict=True):
             v.assign(value)
 
 
-def _jax_loop(model, batches, fresh_metrics):
+def _jax_loop(model, batches):
     import jax
     import jax.numpy as jnp
 
     data = [(jnp.asarray(x), jnp.asarray(y)) for x, y in batches]
 
-    def epoch(state, _):
-        state = (*state[:3], fresh_metrics)  # fit starts each epoch with fresh metrics
-        for x, y in data:
-            logs, state = model.train_step(state, (x, y))
-        return state, logs["loss"]
-
     @jax.jit
-    def run(state, n_dummy):  # len(n_dummy) epochs in one compiled scan
+    def run(state, fresh_metrics, n_dummy):  # len(n_dummy) epochs in one compiled scan
+        def epoch(state, _):
+            state = (*state[:3], fresh_metrics)  # fit starts each epoch with fresh metrics
+            for x, y in data:
+                logs, state = model.train_step(state, (x, y))
+            return state, logs["loss"]
+
         return jax.lax.scan(epoch, state, n_dummy)
 
     return run

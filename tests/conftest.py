@@ -65,27 +65,23 @@ def printed_predictions(stdout: str) -> list[str]:
     return lines[start:end]
 
 
-def default_runs_on(backend: str, folder: Path) -> dict:
-    """Each script at its defaults with --check and --json, plus a second run of one script with
-    the same flags (for the determinism test), all started together."""
+def default_runs_on(backend: str, folder: Path, again=("many_to_many",)) -> dict:
+    """Each script at its defaults with --check and --json, plus a second run of the scripts in
+    `again` with the same flags (for the determinism tests), all started together."""
     jobs = {}
-    for name in [*SCRIPTS, "again"]:
-        script = "many_to_many" if name == "again" else name
-        args = (script, "--backend", backend, "--check", "--json", str(folder / f"{name}.json"))
-        jobs[name] = (args, {})
+    for name in [*SCRIPTS, *(f"again {script}" for script in again)]:
+        script = name.removeprefix("again ")
+        json_path = str(folder / f"{name.replace(' ', '_')}.json")
+        jobs[name] = ((script, "--backend", backend, "--check", "--json", json_path), {})
     procs = run_all(jobs)
-    return {
-        name: (
-            proc,
-            json.loads((folder / f"{name}.json").read_text())
-            if (folder / f"{name}.json").exists()
-            else None,
-        )
-        for name, proc in procs.items()
-    }
+    results = {}
+    for name, proc in procs.items():
+        path = folder / f"{name.replace(' ', '_')}.json"
+        results[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
+    return results
 
 
 @pytest.fixture(scope="session")
 def default_runs(tmp_path_factory):
     """TensorFlow: each script once at its defaults (the article's settings); shared by tests."""
-    return default_runs_on("tensorflow", tmp_path_factory.mktemp("tensorflow"))
+    return default_runs_on("tensorflow", tmp_path_factory.mktemp("tensorflow"), again=SCRIPTS)

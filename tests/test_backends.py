@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import common
@@ -40,7 +41,7 @@ def test_same_counts_and_echo_on_every_backend(backend_runs, default_runs, name)
 def test_same_seed_same_stdout_on_every_backend(backend_runs):
     backend, runs = backend_runs
     first, _ = runs["many_to_many"]
-    again, _ = runs["again"]
+    again, _ = runs["again many_to_many"]
     assert again.returncode == 0 and again.stdout == first.stdout
     assert f"(Keras 3, {backend})" in first.stdout
 
@@ -56,19 +57,12 @@ def test_missing_backend_is_refused_before_anything_is_built(tmp_path):
     ]
 
 
-def test_fast_loop_matches_fit_on_every_backend():
-    """The benchmark's worker trains each script's model with plain fit and with the fast loop,
-    one process per backend, all started together."""
+@pytest.fixture(scope="module")
+def fast_and_naive():
+    """tests/backend_worker.py on every backend, one process each, all started together."""
     procs = {
         backend: subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "fit_speed.py"),
-                "--worker",
-                backend,
-                "--epochs",
-                "25",
-            ],
+            [sys.executable, str(ROOT / "tests" / "backend_worker.py"), backend],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -77,9 +71,28 @@ def test_fast_loop_matches_fit_on_every_backend():
         )
         for backend in ["tensorflow", *OTHER_BACKENDS]
     }
+    results = {}
     for backend, proc in procs.items():
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-2000:]
-        rows = json.loads(out.strip().splitlines()[-1])
-        assert [r["script"] for r in rows] == list(SCRIPTS)
-        assert all(r["same_history"] for r in rows), (backend, rows)
+        results[backend] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", *OTHER_BACKENDS])
+def test_fast_loop_matches_fit_at_the_articles_settings(fast_and_naive, backend):
+    rows = fast_and_naive[backend]["rows"]  # benchmarks/fit_speed.py's comparison
+    assert [r["script"] for r in rows] == list(SCRIPTS)
+    assert all(r["same_history"] for r in rows), rows
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", *OTHER_BACKENDS])
+@pytest.mark.parametrize(
+    "case", ["several batches an epoch", "more than 16 batches an epoch", "fast loop after fit"]
+)
+def test_fast_loop_matches_fit(fast_and_naive, backend, case):
+    """Several updates an epoch (JAX steps batch by batch past 16), and a model that plain fit
+    has already trained: every epoch's loss is the one fit reports."""
+    history = fast_and_naive[backend]["cases"][case]
+    assert len(history["fast"]) == len(history["naive"]) > 1
+    np.testing.assert_allclose(history["fast"], history["naive"], rtol=1e-5, atol=0)

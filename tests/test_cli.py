@@ -8,6 +8,7 @@ import pytest
 import common
 from conftest import ROOT
 from repro import cli
+from repro.backend import BACKENDS
 
 # --- the command line ---------------------------------------------------------------------------
 
@@ -86,7 +87,13 @@ def test_memory_refusal_suggests_units(capsys):
     assert cli.parse_args("one_to_one", ["--length", "82600", "--units", "5"]).units == 5
 
 
-def test_backend_defaults_to_keras_backend(monkeypatch, capsys):
+@pytest.fixture
+def keras_not_imported(monkeypatch):
+    """As in a fresh process, where the flags are read before Keras is imported."""
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+
+
+def test_backend_defaults_to_keras_backend(keras_not_imported, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert cli.parse_args("one_to_one", []).backend == "jax"
     assert cli.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
@@ -97,22 +104,42 @@ def test_backend_defaults_to_keras_backend(monkeypatch, capsys):
     assert cli.parse_args("one_to_one", ["--backend", "torch"]).backend == "torch"
 
 
-def test_missing_backend_is_a_usage_error(monkeypatch, capsys):
+def test_missing_backend_is_a_usage_error(keras_not_imported, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "jax", None)  # how Python marks a package as unavailable
     err = parse_error("one_to_one", ["--backend", "jax"], capsys)
     assert "pip install jax" in err
 
 
-def test_help_and_bad_input_answer_without_importing_keras():
+def test_a_process_that_runs_keras_reports_its_backend_and_refuses_another(monkeypatch, capsys):
+    import keras
+
+    running = keras.backend.backend()  # tensorflow in this test process
+    other = next(b for b in BACKENDS if b != running)
+    err = parse_error("many_to_one", ["--backend", other], capsys)
+    assert f"already runs Keras on {running} and cannot switch to {other}" in err
+    monkeypatch.setenv("KERAS_BACKEND", other)  # the default, not a request: the running one
+    args = cli.parse_args("many_to_one", [])
+    assert args.backend == running and args.seed == cli.DEFAULT_SEEDS[running]["many_to_one"]
+    assert cli.parse_args("many_to_one", ["--backend", running]).backend == running
+
+
+@pytest.mark.parametrize("script", ["one_to_one.py", "many_to_one.py", "many_to_many_td.py"])
+@pytest.mark.parametrize("argv", [["--help"], ["--lr", "0"], ["--length", "82600"]])
+def test_help_and_bad_input_answer_without_importing_keras(script, argv):
+    """Each script run as a program: it answers, and keras, tensorflow, jax and torch are never
+    imported (the check runs at exit, whatever ended the program)."""
     code = (
-        "import sys\nfrom repro import cli\n"
-        "try: cli.parse_args('one_to_one', ['--lr', '0'])\n"
-        "except SystemExit as e: print(e.code, 'keras' in sys.modules, 'tensorflow' in sys.modules)"
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print('imported:', *sorted({'keras', 'tensorflow', 'jax', "
+        "'torch'} & set(sys.modules)), file=sys.stderr))\n"
+        f"sys.argv = [{script!r}, *{argv!r}]\n"
+        f"runpy.run_path({script!r}, run_name='__main__')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert out.stdout.split() == ["2", "False", "False"]
-    for script in ("one_to_one.py", "many_to_one.py", "many_to_many_td.py"):
-        proc = subprocess.run(
-            [sys.executable, script, "--help"], capture_output=True, text=True, cwd=ROOT, timeout=30
-        )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "imported:"
+    if argv == ["--help"]:
         assert proc.returncode == 0 and "--epochs" in proc.stdout and "default" in proc.stdout
+    else:
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 2

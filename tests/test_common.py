@@ -1,5 +1,7 @@
 """Unit tests of common.py: data, parameter formulas against Keras, formatting."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,7 @@ def test_lstm_formula_and_anatomy_match_keras_weights(inputs, units):
     assert recurrent == (units, 4 * units)
     assert bias == (4 * units,)
     anatomy = common.lstm_anatomy(inputs, units)
-    assert [row["gate"] for row in anatomy] == ["input", "forget", "cell", "output"]
+    assert [row["gate"] for row in anatomy] == list(common.LSTM_GATES)
     # each gate owns a block of `units` columns of every weight matrix
     for row in anatomy:
         assert row["kernel"] == kernel[0] * (kernel[1] // 4)
@@ -74,6 +76,33 @@ def test_lstm_formula_and_anatomy_match_keras_weights(inputs, units):
     total = sum(row["total"] for row in anatomy)
     assert total == layer.count_params() == 4 * units * (inputs + units + 1)
     assert common.lstm_params(inputs, units) == layer.count_params()
+
+
+def test_gate_order_is_the_one_keras_computes_with():
+    """Give each block of the bias its own value, with zero kernels, and run two steps of zeros:
+    the output is what LSTM_GATES' order predicts, and no other order gives it."""
+    import itertools
+
+    import keras
+
+    def sigmoid(v):
+        return 1 / (1 + math.exp(-v))
+
+    def lstm_output(bias):  # two steps of zero input from a zero state; kernels are zero
+        b = dict(zip(common.LSTM_GATES, bias, strict=True))
+        i, f, o, g = sigmoid(b["input"]), sigmoid(b["forget"]), sigmoid(b["output"]), b["cell"]
+        c1 = i * math.tanh(g)
+        c2 = f * c1 + i * math.tanh(g)
+        return o * math.tanh(c2)
+
+    layer = keras.layers.LSTM(1, recurrent_activation="sigmoid")
+    layer.build((None, 2, 1))
+    bias = [0.3, -1.2, 0.9, 2.0]  # one value per block of the bias, in Keras' storage order
+    layer.set_weights([np.zeros((1, 4)), np.zeros((1, 4)), np.array(bias)])
+    keras_out = float(keras.ops.convert_to_numpy(layer(np.zeros((1, 2, 1), "float32")))[0, 0])
+    assert keras_out == pytest.approx(lstm_output(bias), rel=1e-5)
+    others = [p for p in itertools.permutations(bias) if list(p) != bias]
+    assert all(abs(lstm_output(p) - keras_out) > 1e-3 for p in others)
 
 
 @pytest.mark.parametrize("inputs, outputs", [(1, 1), (5, 1), (5, 5), (3, 7), (25, 5)])

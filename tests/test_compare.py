@@ -33,9 +33,15 @@ def test_verdict(kind, article, ours, expected):
     assert compare.verdict(kind, article, ours).split(":")[0] == expected
 
 
-def test_verdict_known_difference():
-    known = {"time_distributed_1": "a plain Dense"}
+def test_verdict_known_difference_applies_only_to_the_value_it_names():
+    known = {"time_distributed_1": ("dense", "a plain Dense")}
     assert compare.verdict("name", "time_distributed_1", "dense", known) == "differs: a plain Dense"
+    assert compare.verdict("name", "time_distributed_1", "dense_3", known).startswith("differs")
+    # any other value in that row is not the known difference
+    assert compare.verdict("name", "time_distributed_1", "lstm", known) == "MISMATCH"
+    assert compare.verdict("name", "time_distributed_1", "time_distributed", known) == (
+        "differs: Keras 2 numbered names from _1; Keras 3 numbers only repeats"
+    )
 
 
 def test_comparison_rows_custom_size_uses_formulas_and_targets():
@@ -61,3 +67,20 @@ def test_max_error_and_reproduced():
     assert math.isclose(compare.max_error([0.01, 0.2], [0.0, 0.25]), 0.05)
     assert compare.reproduced([-1e-9, 0.21], [0.0, 0.2])
     assert not compare.reproduced([0.06, 0.2], [0.0, 0.2])
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_a_missing_or_extra_prediction_is_an_error_not_a_shorter_table(custom):
+    args = argparse.Namespace(custom=custom, script="many_to_one")
+    rows = [{"name": "lstm", "output_shape": "(None, 5)", "params": 140, "formula_params": 140}]
+    rows.append({"name": "dense", "output_shape": "(None, 5)", "params": 30, "formula_params": 30})
+    targets = [0.0, 0.2, 0.4, 0.6, 0.8]
+    for predictions in ([0.0], [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], []):
+        with pytest.raises(ValueError, match="predictions for"):
+            compare.comparison_rows(args, rows, predictions, targets)
+        with pytest.raises(ValueError, match="predictions for"):
+            compare.max_error(predictions, targets)
+        with pytest.raises(ValueError, match="predictions for"):
+            compare.reproduced(predictions, targets)
+    full = compare.comparison_rows(args, rows, targets, targets)
+    assert sum(c["quantity"].startswith("prediction") for c in full) == 5

@@ -2,11 +2,13 @@
 closed-form parameter counts (never against numbers copied from an earlier run)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 import common
+import many_to_many_td
 import many_to_one
 import one_to_one
 from conftest import SCRIPTS, printed_predictions, run_main, run_script
@@ -37,6 +39,16 @@ def test_default_run_echoes_the_sequence(default_runs, name):
     assert "Traceback" not in proc.stderr and "input_shape" not in proc.stderr
 
 
+def parameter_check_rows(stdout: str) -> dict:
+    """The rows of the printed parameter check: label -> (keras count, formula text, verdict)."""
+    block = stdout.split("Parameter check (Keras' count vs the closed-form formula):\n")[1]
+    rows = {}
+    for line in block.split("\n\n")[0].splitlines()[1:]:  # below the header
+        label, keras_count, formula, verdict = re.split(r"\s{2,}", line.strip())
+        rows[label] = (int(keras_count), formula, verdict)
+    return rows
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_default_run_prints_the_counts(default_runs, name):
     proc, result = default_runs[name]
@@ -45,8 +57,13 @@ def test_default_run_prints_the_counts(default_runs, name):
     assert result["total_params"] == sum(counts)
     assert f"Total params: {sum(counts)} (" in proc.stdout  # Keras' own summary, before training
     assert proc.stdout.index("Total params") < proc.stdout.index("Predictions:")
-    for count in counts:
-        assert f" {count}  " in proc.stdout.split("Parameter check")[1]
+    rows = parameter_check_rows(proc.stdout)
+    layers = [r for label, r in rows.items() if label != "total"]
+    assert [keras_count for keras_count, _, _ in layers] == counts
+    assert [formula.split(" = ")[-1] for _, formula, _ in layers] == [str(c) for c in counts]
+    assert layers[0][1] == f"{common.lstm_formula(1, 5)} = {counts[0]}"
+    assert rows["total"] == (sum(counts), str(sum(counts)), "ok")
+    assert all(verdict == "ok" for _, _, verdict in rows.values())
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -60,33 +77,28 @@ def test_side_by_side_block(default_runs, name):
     assert result["check_passed"] is True
 
 
-def test_json_fields(default_runs):
-    _, result = default_runs["many_to_many"]
-    for key in (
-        "script",
-        "config",
-        "backend",
-        "versions",
-        "layers",
-        "total_params",
-        "predictions",
-        "targets",
-        "final_loss",
-        "loss_history",
-        "seconds",
-        "heads",
-    ):
-        assert key in result
-    assert len(result["loss_history"]) == result["config"]["epochs"] == 1000
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_json_fields(default_runs, name):
+    proc, result = default_runs[name]
+    assert result["script"] == SCRIPTS[name]
+    assert result["section"] == common.ARTICLE[name].title
+    assert result["config"]["epochs"] == common.ARTICLE[name].epochs
+    assert len(result["loss_history"]) == result["config"]["epochs"]
     assert result["final_loss"] == result["loss_history"][-1]
+    assert result["printed"] == printed_predictions(proc.stdout)
+    assert result["printed"] == [common.fmt(p) for p in result["predictions"]]
     assert set(result["seconds"]) == {"build", "fit", "predict"}
-    assert result["versions"]["keras"].startswith("3.")
-    assert [layer["output_shape"] for layer in result["layers"]] == ["(None, 5, 5)", "(None, 5, 1)"]
+    assert result["versions"]["keras"].startswith("3.") and "tensorflow" in result["versions"]
+    shapes = {"one_to_one": "(None, 5)", "many_to_one": "(None, 5)", "many_to_many": "(None, 5, 5)"}
+    assert result["layers"][0]["output_shape"] == shapes[name]
+    if name == "many_to_many":
+        assert result["head"] == "timedistributed" and len(result["heads"]) == 5
 
 
-def test_same_seed_same_stdout(default_runs):
-    first, _ = default_runs["many_to_many"]
-    again, _ = default_runs["again"]  # the same flags, in another process
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_same_seed_same_stdout(default_runs, name):
+    first, _ = default_runs[name]
+    again, _ = default_runs[f"again {name}"]  # the same flags, in another process
     assert again.returncode == 0 and again.stdout == first.stdout
 
 
@@ -100,32 +112,102 @@ def test_check_fails_when_training_cannot_converge(capsys):
     assert "MISMATCH" in out and "check failed" in err
 
 
-def test_nan_loss_stops_with_exit_1(tmp_path, capsys):
-    out = tmp_path / "r.json"
-    argv = ["--lr", "1e38", "--epochs", "50", "--json", str(out), "--plot", str(tmp_path / "p.png")]
+def test_nan_loss_stops_with_exit_1_and_leaves_files_alone(tmp_path, capsys):
+    out, png = tmp_path / "r.json", tmp_path / "p.png"
+    out.write_text("an earlier run's results")
+    argv = ["--lr", "1e38", "--epochs", "50", "--json", str(out), "--plot", str(png)]
     code, _, err = run_main(many_to_one, argv, capsys)
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("error: training stopped: the loss became")
-    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    assert out.read_text() == "an earlier run's results"  # neither replaced nor half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no plot, no temporary file
 
 
-def test_study_table_interval_and_plot(tmp_path, capsys):
+def test_study_counts_and_interval_are_right(tmp_path, capsys):
+    from scipy.stats import beta
+
     png, out, alone = tmp_path / "loss.png", tmp_path / "r.json", tmp_path / "alone.json"
-    short = ["--epochs", "30", "--verbose", "0"]
-    argv = ["--seeds", "2", *short, "--plot", str(png), "--json", str(out)]
+    short = ["--epochs", "250", "--verbose", "0"]  # few enough epochs that some seeds miss
+    argv = ["--seeds", "4", *short, "--plot", str(png), "--json", str(out)]
     code, stdout, stderr = run_main(many_to_one, argv, capsys)
     assert code == 0
     study = json.loads(out.read_text())["study"]
-    assert [r["seed"] for r in study["seeds"]] == [1, 2]
-    assert study["n"] == 2 and 0 <= study["ci95"][0] <= study["ci95"][1] <= 1
-    assert "max_abs_error" in stdout and "reproduced in " in stdout and "95% CI" in stdout
-    assert stderr.count("(--seed ") == 2  # progress, one line per seed
+    seeds, targets = study["seeds"], common.echo_sequence(5)
+    assert [r["seed"] for r in seeds] == [1, 2, 3, 4]
+    # recount from the predictions: reproduced means every value prints as its target
+    printed_as_targets = [
+        [common.fmt(p) for p in r["predictions"]] == [common.fmt(t) for t in targets] for r in seeds
+    ]
+    assert [r["reproduced"] for r in seeds] == printed_as_targets
+    k, n = sum(printed_as_targets), 4
+    assert 0 < k < n  # a mix, so the interval is a real one
+    assert (study["reproduced"], study["n"]) == (k, n)
+    # Clopper-Pearson from the beta distribution, not from scipy's binomtest
+    low, high = beta.ppf(0.025, k, n - k + 1), beta.ppf(0.975, k + 1, n - k)
+    np.testing.assert_allclose(study["ci95"], [low, high], rtol=1e-9)
+    summary = f"reproduced in {k}/{n} seeds (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
+    assert study["summary"] == summary == stdout.strip().splitlines()[-1]
+    assert stderr.count("(--seed ") == 4  # progress, one line per seed
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the study reuses the compiled loop for seed 2: it must train exactly as a run of its own
     assert run_main(many_to_one, ["--seed", "2", *short, "--json", str(alone)], capsys)[0] == 0
-    second, single = study["seeds"][1], json.loads(alone.read_text())
+    second, single = seeds[1], json.loads(alone.read_text())
     assert second["history"] == single["loss_history"]
     assert second["predictions"] == single["predictions"]
+
+
+def test_verbose_levels_and_naive_fit_from_the_command_line(tmp_path, capsys):
+    epochs = ["--epochs", "20"]
+    _, quiet, _ = run_main(one_to_one, [*epochs, "--verbose", "0"], capsys)
+    assert "loss" not in quiet.split("Predictions:")[0].split("Non-trainable params")[1]
+    _, tenth, _ = run_main(one_to_one, [*epochs, "--verbose", "1"], capsys)
+    assert re.findall(r"^epoch +(\d+)/20  loss \S+$", tenth, re.M) == [
+        str(e) for e in range(2, 21, 2)
+    ]
+    fast_json, naive_json = tmp_path / "fast.json", tmp_path / "naive.json"
+    _, every, _ = run_main(
+        one_to_one, [*epochs, "--verbose", "2", "--json", str(fast_json)], capsys
+    )
+    assert re.findall(r"^Epoch (\d+)/20$", every, re.M) == [str(e) for e in range(1, 21)]
+    assert len(re.findall(r"^1/1 - loss: \d\.\d{4}$", every, re.M)) == 20
+    argv = [*epochs, "--verbose", "2", "--fit", "naive", "--json", str(naive_json)]
+    _, keras_lines, _ = run_main(one_to_one, argv, capsys)
+    assert re.findall(r"^Epoch (\d+)/20$", keras_lines, re.M) == [str(e) for e in range(1, 21)]
+    assert len(re.findall(r"^1/1 - .* - loss: \d\.\d{4}$", keras_lines, re.M)) == 20  # Keras' own
+    fast, naive = (json.loads(p.read_text()) for p in (fast_json, naive_json))
+    assert naive["config"]["fit"] == "naive" and fast["config"]["fit"] == "fast"
+    np.testing.assert_allclose(fast["loss_history"], naive["loss_history"], rtol=1e-5, atol=0)
+
+
+def test_a_whole_run_at_another_size(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    argv = ["--length", "7", "--units", "3", "--epochs", "30", "--verbose", "0", "--json", str(out)]
+    code, stdout, _ = run_main(many_to_many_td, argv, capsys)
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert "Side by side (--length 7 --units 3 is not the article's setup" in stdout
+    lstm, dense = common.lstm_params(1, 3), common.dense_params(3, 1)
+    rows = {c["quantity"]: c for c in result["comparison"]}
+    assert [rows[q]["reference"] for q in ("layer 1 params", "layer 2 params", "total params")] == [
+        str(lstm),
+        str(dense),
+        str(lstm + dense),
+    ]
+    targets = common.echo_sequence(7)
+    assert [rows[f"prediction {i + 1}"]["reference"] for i in range(7)] == [
+        common.fmt(t, 3) for t in targets
+    ]
+    for i, p in enumerate(result["predictions"]):  # 30 epochs: some miss, and are called so
+        close = abs(p - targets[i]) < 0.05
+        assert rows[f"prediction {i + 1}"]["verdict"] == ("same" if close else "MISMATCH")
+    assert len(printed_predictions(stdout)) == 7
+    assert [h["params"] for h in result["heads"]] == [
+        dense,
+        dense,
+        common.dense_params(3, 7),
+        common.dense_params(7 * 3, 7),
+        7 * dense,
+    ]
 
 
 def test_bad_plot_path_fails_before_training(tmp_path):
