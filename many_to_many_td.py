@@ -13,11 +13,9 @@ Expected: the model summary (140 + 6 = 146 parameters), then 0.0 0.2 0.4 0.6 0.8
 then a comparison of output heads (how many weights each has and what it does with time).
 """
 
-import sys
-
 import common
 from repro.cli import UsageError
-from repro.run import Run, finish, start
+from repro.run import Run, finish, run_program, start
 
 SCRIPT = "many_to_many"
 
@@ -173,7 +171,8 @@ def print_heads(heads: list[dict]) -> None:
     )
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run with these command-line arguments (none: the article's settings); the exit status."""
     args = start(
         SCRIPT, argv, add_arguments, check_arguments
     )  # flags checked, then Keras imported and seeded
@@ -204,4 +203,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_program(main)  # main(sys.argv[1:]); Ctrl-C and a closed pipe end it quietly

@@ -10,10 +10,8 @@ must then produce all five values at once from that single vector.
 Expected: the model summary (140 + 30 = 170 parameters), then 0.0 0.2 0.4 0.6 0.8 one per line.
 """
 
-import sys
-
 import common
-from repro.run import Run, finish, start
+from repro.run import Run, finish, run_program, start
 
 SCRIPT = "many_to_one"
 
@@ -34,7 +32,8 @@ def build_model(args):
     return model
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run with these command-line arguments (none: the article's settings); the exit status."""
     args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length) = one vector
@@ -55,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_program(main)  # main(sys.argv[1:]); Ctrl-C and a closed pipe end it quietly

@@ -170,7 +170,12 @@ def build_parser(script: str) -> argparse.ArgumentParser:
         default=None,
         help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
     )
-    add("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    add(
+        "--json",
+        metavar="PATH",
+        help="also write the results as JSON to PATH; '-' writes the JSON alone on stdout and "
+        "everything else to stderr",
+    )
     add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
     add(
         "--seeds",
@@ -202,8 +207,8 @@ def estimate_memory(script: str, length: int, units: int) -> int:
 
 
 def _check_writable(flag: str, path: str, suffix: str = "") -> None:
-    """Fail now, before any training, if `path` cannot be written."""
-    problem = files.output_problem(path, suffix)
+    """Fail now, before any training, if `path` cannot be written ('-' is stdout, for --json)."""
+    problem = files.output_problem(path, suffix, allow_stdout=flag == "--json")
     if problem:
         raise UsageError(f"argument {flag}: {problem}")
 
@@ -259,13 +264,15 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
 def parse_args(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
     """Parse and validate the CLI; bad input prints one line and exits with status 2.
 
-    A script adds flags of its own with add_arguments(parser), and checks them (raising
-    UsageError) with check(args), which sees the shared flags already validated."""
+    argv None means no arguments (the defaults), not sys.argv: main() called from a notebook must
+    not read the kernel's own command line. A script adds flags of its own with
+    add_arguments(parser), and checks them (raising UsageError) with check(args), which sees the
+    shared flags already validated."""
     parser = build_parser(script)
     if add_arguments:
         add_arguments(parser)
     try:
-        args = validate(script, parser.parse_args(argv))
+        args = validate(script, parser.parse_args([] if argv is None else argv))
         if check:
             check(args)
         return args

@@ -1,21 +1,40 @@
-"""Result files: JSON, written so that a failed run never leaves half a file; library versions."""
+"""Result files: JSON and PNG written whole or not at all, wherever the path points; versions.
+
+A path names one of three things. `-` is standard output. A path that exists and is not a
+regular file (a FIFO, a device such as /dev/stdout or /dev/null) is written directly, since
+renaming over it would replace the device with a file. Anything else, a regular file or a new
+name, is written to a temporary file beside it and renamed into place, so a failed run never
+leaves half a file; through a symbolic link, the link's target is replaced and the link stays.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 
 
+def _special(path: str) -> bool:
+    """True for a path that exists and is not a regular file (after following links)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 def write_atomically(path: str, write) -> None:
-    """Call write(file_object) on a temporary file beside `path`, then rename it into place, so
-    a failed run never leaves a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Call write(file_object) on a temporary file beside `path` (beside its target, for a
+    link), flush it to disk, then rename it into place and flush the folder."""
+    path = os.path.realpath(path)  # a link stays a link: its target is what gets replaced
+    folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it normal rights
@@ -23,21 +42,45 @@ def write_atomically(path: str, write) -> None:
     except BaseException:
         os.remove(tmp)
         raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
-def write_json(path: str, data: dict) -> None:
-    """Write `data` as indented JSON, atomically."""
+def write_output(path: str, write, stdout=None) -> None:
+    """Write a result file at `path` by calling write(binary_file): see the module docstring.
+    `stdout` is the stream that `-` means (default: sys.stdout)."""
+    if path == "-":
+        stream = stdout or sys.stdout
+        stream.flush()
+        write(stream.buffer)
+        stream.buffer.flush()
+    elif _special(path):
+        with open(path, "wb") as f:
+            write(f)
+    else:
+        write_atomically(path, write)
+
+
+def write_json(path: str, data: dict, stdout=None) -> None:
+    """Write `data` as indented JSON (see write_output for what `path` may be)."""
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
-    write_atomically(path, lambda f: f.write(text.encode()))
+    write_output(path, lambda f: f.write(text.encode()), stdout)
 
 
-def output_problem(path: str, suffix: str = "") -> str | None:
+def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> str | None:
     """Why `path` cannot be written (checked before any training), or None if it can."""
+    if path == "-":
+        return None if allow_stdout else "'-' (standard output) is only for --json"
     if suffix and not path.lower().endswith(suffix):
         return f"{path!r} must end with {suffix}"
     if os.path.isdir(path):
         return f"{path!r} is a directory, not a file"
-    folder = os.path.dirname(os.path.abspath(path))
+    if _special(path):  # written in place: it only has to be writable
+        return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
+    folder = os.path.dirname(os.path.realpath(path))
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")
     except OSError as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro.files import write_atomically
+from repro.files import write_output
 
 
 def plot(path: str, title: str, histories: dict, predictions, targets, x_label: str) -> None:
@@ -43,5 +43,5 @@ def plot(path: str, title: str, histories: dict, predictions, targets, x_label: 
     def save(f):
         fig.savefig(f, format="png", dpi=80)
 
-    write_atomically(path, save)
+    write_output(path, save)
     plt.close(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -12,10 +13,32 @@ from repro.backend import import_keras
 
 
 def start(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
-    """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded."""
+    """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded.
+
+    With --json -, standard output is kept for the JSON alone: until finish() writes it, what
+    the script prints goes to standard error."""
     args = cli.parse_args(script, argv, add_arguments, check)
+    if args.json == "-":
+        args.stdout, sys.stdout = sys.stdout, sys.stderr
     import_keras(args)
     return args
+
+
+def run_program(main) -> None:
+    """Run main(sys.argv[1:]) as a terminal program and exit with its status: Ctrl-C prints
+    one line and exits with 130, and a closed pipe (`| head`) ends it quietly."""
+    try:
+        status = main(sys.argv[1:])
+        sys.stdout.flush()
+    except KeyboardInterrupt as e:  # training says at which epoch; elsewhere there is no epoch
+        print(str(e) or "interrupted", file=sys.stderr)
+        status = 130
+    except BrokenPipeError:  # Keras' summary (rich) handles its own the same way
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):  # nothing more to say, and nothing for Python to fail on at exit
+            os.dup2(devnull, fd)
+        status = 1
+    sys.exit(status)
 
 
 @dataclass
@@ -99,6 +122,8 @@ def finish(run: Run, build_model) -> int:
             targets,
             "sample" if args.script == "one_to_one" else "time step",
         )
+    if args.json == "-":
+        sys.stdout = args.stdout  # back from stderr, for the JSON alone
     if args.json:
         files.write_json(args.json, results)
     if args.check and not passed:

@@ -18,6 +18,10 @@ class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says at which epoch."""
+
+
 def _cached(model, key, make):
     """The compiled loop for this model and data: tracing costs more than 1000 epochs.
 
@@ -54,8 +58,9 @@ def _report(epoch: int, epochs: int, loss: float, verbose: int, steps: int = 1) 
 
 
 def _chunk_sizes(epochs: int, verbose: int) -> list[int]:
-    """Epochs per compiled call: one for per-epoch lines, else about a tenth of training."""
-    step = 1 if verbose == 2 else max(1, epochs // 10)
+    """Epochs per compiled call: one for per-epoch lines, else about a tenth of training, at most
+    200 (Ctrl-C is noticed between calls: 200 epochs take well under a second)."""
+    step = 1 if verbose == 2 else min(200, max(1, epochs // 10))
     return [min(step, epochs - start) for start in range(0, epochs, step)]
 
 
@@ -163,36 +168,35 @@ def _fit_eager(model, X, y, batch_size, epochs, verbose):
         yield float(logs["loss"])
 
 
-def _fit_naive(model, X, y, epochs, batch_size, verbose):
+def _fit_naive(model, X, y, epochs, batch_size, verbose, finished):
+    import keras
+
     # shuffle=False so that a batch smaller than the set visits samples in the fast loop's order;
     # with the article's full batches the order changes nothing but float rounding.
-    history = model.fit(
+    model.fit(
         X,
         y,
         epochs=epochs,
         batch_size=batch_size,
         verbose=2 if verbose == 2 else 0,
         shuffle=False,
+        callbacks=[
+            keras.callbacks.LambdaCallback(on_epoch_end=lambda _, logs: finished(logs["loss"]))
+        ],
     )
-    yield from history.history["loss"]
 
 
 def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose: int = 0):
     """Train and return the loss of every epoch, exactly as model.fit reports it.
 
-    Raises TrainingDiverged (with the epoch) when the loss becomes NaN or infinite."""
+    Raises TrainingDiverged (with the epoch) when the loss becomes NaN or infinite, and
+    Interrupted (with the epoch) on Ctrl-C."""
     import keras
 
-    if fit == "naive":
-        steps = _fit_naive(model, X, y, epochs, batch_size, verbose)
-    else:
-        loop = {"tensorflow": _fit_tensorflow, "jax": _fit_jax}.get(
-            keras.backend.backend(), _fit_eager
-        )
-        steps = loop(model, X, y, batch_size, epochs, verbose)
     history = []
-    for loss in steps:
-        history.append(loss)
+
+    def finished(loss) -> None:  # called once per epoch, by either loop
+        history.append(float(loss))
         if not math.isfinite(loss):
             raise TrainingDiverged(
                 f"the loss became {loss} at epoch {len(history)}; "
@@ -200,6 +204,18 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
             )
         if not (fit == "naive" and verbose == 2):  # there Keras prints its own lines
             _report(len(history), epochs, loss, verbose, math.ceil(len(X) / batch_size))
+
+    try:
+        if fit == "naive":
+            _fit_naive(model, X, y, epochs, batch_size, verbose, finished)
+        else:
+            loop = {"tensorflow": _fit_tensorflow, "jax": _fit_jax}.get(
+                keras.backend.backend(), _fit_eager
+            )
+            for loss in loop(model, X, y, batch_size, epochs, verbose):
+                finished(loss)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted at epoch {len(history)} of {epochs}") from None
     return history
 
 

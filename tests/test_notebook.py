@@ -1,0 +1,43 @@
+"""The scripts in a real Jupyter kernel, as a notebook user calls them: import and main(),
+main([...]), and %run with arguments."""
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+
+CELLS = [
+    f"import os, sys\nos.chdir({str(ROOT)!r})\nsys.path.insert(0, {str(ROOT)!r})",
+    "import one_to_one\nstatus = one_to_one.main()  # no arguments: the article's settings\n"
+    "print('status', status)",
+    "status = one_to_one.main(['--epochs', '1200', '--verbose', '0'])\nprint('status', status)",
+    "%run many_to_many_td.py --epochs 1500 --no-heads --verbose 0",
+]
+
+
+def stdout_of(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+
+
+def predictions_in(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("Predictions:") + 1
+    return lines[start : lines.index("", start)]
+
+
+@pytest.fixture(scope="module")
+def notebook():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False).execute()
+    return nb
+
+
+@pytest.mark.parametrize("cell", [1, 2, 3])
+def test_a_notebook_prints_the_articles_predictions(notebook, cell):
+    out = stdout_of(notebook.cells[cell])
+    assert predictions_in(out) == ["0.0", "0.2", "0.4", "0.6", "0.8"]
+    if cell in (1, 2):
+        assert out.rstrip().endswith("status 0")
+    errors = [o for o in notebook.cells[cell].outputs if o.get("output_type") == "error"]
+    assert errors == []

@@ -1,0 +1,144 @@
+"""As a terminal meets the scripts: a quiet start, Ctrl-C, a closed pipe, --json -, and main()
+called with no arguments from Python (a notebook or a REPL)."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import one_to_one
+from conftest import ROOT, SCRIPTS, printed_predictions, run_main, start_script
+from repro.backend import drop_startup_lines
+
+# Lines as TensorFlow wrote them on this project's machines (see shared/MEASURED.md).
+TF_2_21 = """\
+WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+I0000 00:00:1795896426.660209    5141 port.cc:153] oneDNN custom operations are on. You may see \
+slightly different numerical results due to floating-point round-off errors from different \
+computation orders. To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.
+I0000 00:00:1795896426.660525    5141 cudart_stub.cc:31] Could not find cuda drivers on your \
+machine, GPU will not be used.
+I0000 00:00:1795896426.708591    5141 cpu_feature_guard.cc:227] This TensorFlow binary is \
+optimized to use available CPU instructions in performance-critical operations.
+To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 AVX_VNNI FMA, in other \
+operations, rebuild TensorFlow with the appropriate compiler flags.
+E0000 00:00:1795896428.620284    5141 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA \
+error: Failed call to cuInit: UNKNOWN ERROR (303)
+"""
+TF_2_16 = """\
+2026-11-28 20:07:15.191992: I tensorflow/core/util/port.cc:113] oneDNN custom operations are on. \
+You may see slightly different numerical results due to floating-point round-off errors from \
+different computation orders. To turn them off, set the environment variable \
+`TF_ENABLE_ONEDNN_OPTS=0`.
+2026-11-28 20:07:15.192497: I external/local_tsl/tsl/cuda/cudart_stub.cc:32] Could not find cuda \
+drivers on your machine, GPU will not be used.
+2026-11-28 20:07:15.340264: I tensorflow/core/platform/cpu_feature_guard.cc:210] This TensorFlow \
+binary is optimized to use available CPU instructions in performance-critical operations.
+To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 AVX_VNNI FMA, in other \
+operations, rebuild TensorFlow with the appropriate compiler flags.
+2026-11-28 20:07:17.432759: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT \
+Warning: Could not find TensorRT
+2026-11-28 19:23:59.516073: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:479] Unable \
+to register cuFFT factory: Attempting to register factory for plugin cuFFT when one has already \
+been registered
+2026-11-28 19:23:59.530885: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:10575] \
+Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN when one has \
+already been registered
+2026-11-28 19:23:59.530950: E external/local_xla/xla/stream_executor/cuda/cuda_blas.cc:1442] \
+Unable to register cuBLAS factory: Attempting to register factory for plugin cuBLAS when one has \
+already been registered
+"""
+UNKNOWN = [
+    "E0000 00:00:1795896428.620284    5141 some_op.cc:12] a real error nobody expected\n",
+    "2026-11-28 20:07:17.432759: E tensorflow/core/kernels/x.cc:1] Out of memory\n",
+    "To enable the following instructions: AVX2, rebuild TensorFlow with the appropriate "
+    "compiler flags.\n",  # the CPU note's second line, but not after its first
+    "UserWarning: something from Python\n",
+]
+
+
+@pytest.mark.parametrize("log", [TF_2_21, TF_2_16], ids=["tf-2.21", "tf-2.16"])
+def test_tensorflows_startup_lines_are_dropped_and_no_other(log):
+    assert drop_startup_lines(log) == ""
+    lines = log.splitlines(keepends=True)
+    mixed = [UNKNOWN[0], *lines[:2], UNKNOWN[1], *lines[2:], UNKNOWN[2], UNKNOWN[3]]
+    assert drop_startup_lines("".join(mixed)) == "".join(UNKNOWN)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name):
+    proc, _ = default_runs[name]
+    assert re.fullmatch(r"seconds: build [\d.]+, fit [\d.]+, predict [\d.]+\n", proc.stderr)
+
+
+def test_verbose_2_shows_everything_tensorflow_writes():
+    proc = subprocess.run(
+        [sys.executable, "many_to_one.py", "--epochs", "2", "--verbose", "2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="tensorflow"),
+    )
+    assert proc.returncode == 0
+    # what this TensorFlow writes at start-up is machine-dependent; the quiet start drops it all
+    assert drop_startup_lines(proc.stderr) != proc.stderr
+
+
+def test_json_dash_is_the_json_alone_on_stdout():
+    proc = start_script("many_to_one", "--epochs", "20", "--json", "-")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    result = json.loads(out)  # all of stdout is one JSON document
+    assert result["printed"] == printed_predictions(err)  # what was printed went to stderr
+    assert "Model: " in err and "Side by side" in err
+
+
+def _start_unbuffered(*args):
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONUNBUFFERED="1"),
+        # a shell's background job ignores SIGINT, and Python would too: give it the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def test_ctrl_c_during_training_is_one_line_and_status_130(tmp_path):
+    out, png = tmp_path / "r.json", tmp_path / "p.png"
+    proc = _start_unbuffered("many_to_many_td.py", "--json", str(out), "--plot", str(png))
+    for line in proc.stdout:
+        if line.startswith("epoch "):  # training has begun
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert re.fullmatch(r"interrupted at epoch \d+ of 1000\n", err), err
+    assert os.listdir(tmp_path) == []  # no --json or --plot file, whole or half
+
+
+@pytest.mark.parametrize("close_after", ['Model: "sequential"', "Predictions:"])
+def test_a_closed_pipe_ends_quietly(close_after):
+    """`python one_to_one.py | head`: the reader goes away in Keras' summary or in our lines."""
+    proc = _start_unbuffered("one_to_one.py", "--epochs", "50")
+    for line in proc.stdout:
+        if line.rstrip("\n") == close_after:
+            break
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "Exception ignored" not in err and "Error" not in err
+
+
+def test_main_with_no_arguments_runs_the_defaults_whatever_sys_argv_holds(monkeypatch, capsys):
+    # a Jupyter kernel's own command line, as main() would find it in a notebook
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    code, out, _ = run_main(one_to_one, None, capsys)
+    assert code == 0
+    assert printed_predictions(out) == ["0.0", "0.2", "0.4", "0.6", "0.8"]
