@@ -2,6 +2,7 @@
 
 import argparse
 
+import numpy as np
 import pytest
 
 import common
@@ -9,7 +10,6 @@ import many_to_many_td
 from conftest import ROOT, printed_predictions, run_main
 from repro import cli, training
 from repro.backend import seed_everything
-
 
 # The README's bound: two units in the last place of a float32 near 1 (the two heads sum the
 # same products in different orders)
