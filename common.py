@@ -111,9 +111,10 @@ def echo_sequence(length: int):
     return np.array([i / length for i in range(length)], dtype="float32")
 
 
-def make_data(framing: str, length: int):
-    """X and y for one framing; the targets are the inputs (an echo)."""
-    seq = echo_sequence(length)
+def make_data(framing: str, length: int, sequence=None):
+    """X and y for one framing; the targets are the inputs (an echo). `sequence` (length values)
+    replaces the article's echo sequence: a reader's own values, already scaled."""
+    seq = echo_sequence(length) if sequence is None else sequence
     f = FRAMINGS[framing]
     return seq.reshape(f.x_shape(length)), seq.reshape(f.y_shape(length))
 
@@ -218,11 +219,11 @@ def fmt(value: float, digits: int = 1) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def print_predictions(predictions) -> None:
-    """One value per line, as the article prints them."""
+def print_predictions(predictions, digits: int = 1) -> None:
+    """One value per line, as the article prints them (with more digits if asked)."""
     print("Predictions:")
     for value in predictions:
-        print(fmt(value))
+        print(fmt(value, digits))
 
 
 def print_table(columns: list[str], rows: list[list], indent: str = "  ") -> None:

@@ -163,11 +163,69 @@ def compare_heads(model, X) -> list[dict]:
     ]
 
 
-def print_heads(heads: list[dict]) -> None:
+def where_the_wrapper_matters(steps: int = 5) -> list[dict]:
+    """Layers built on a sequence with and without TimeDistributed: for Dense the two are the
+    same, for Flatten and Conv2D they are not. Output shapes and weight counts, from Keras."""
+    import keras
+    from keras import layers
+
+    def built(layer, input_shape) -> tuple[str, int | None]:
+        inputs = keras.Input(shape=input_shape)
+        try:
+            outputs = layer(inputs)
+        except ValueError as e:  # the layer cannot take a sequence (Keras' words vary by version)
+            return f"refused by Keras: {str(e).splitlines()[0][:200]}", None
+        return str(tuple(outputs.shape)), keras.Model(inputs, outputs).count_params()
+
+    cases = [
+        ("Dense(1)", lambda: layers.Dense(1), (steps, 5), "the same: Dense works on the last axis"),
+        ("Flatten()", layers.Flatten, (steps, 8, 8), "alone, it merges the time axis away"),
+        (
+            "Conv2D(4, 3)",
+            lambda: layers.Conv2D(4, 3),
+            (steps, 8, 8, 1),
+            "alone, it takes one image, not a sequence of them",
+        ),
+    ]
+    rows = []
+    for name, make, input_shape, note in cases:
+        wrapped, wrapped_params = built(layers.TimeDistributed(make()), input_shape)
+        alone, alone_params = built(make(), input_shape)
+        rows.append(
+            {
+                "layer": name,
+                "input": str(input_shape),
+                "timedistributed": wrapped,
+                "timedistributed_params": wrapped_params,
+                "alone": alone,
+                "alone_params": alone_params,
+                "note": note,
+            }
+        )
+    return rows
+
+
+def print_heads(heads: list[dict], wrapper: list[dict]) -> None:
     print("\nOutput heads on the same trained LSTM (the article's 2019 note, made concrete):")
     common.print_table(
         ["head", "params", "formula", "what it does with the time axis"],
         [[h["head"], h["params"], h["formula"], h["time_axis"]] for h in heads],
+    )
+    print("\nWhere TimeDistributed still changes the result (a sequence of 5 steps):")
+    common.print_table(
+        ["layer", "input (steps, ...)", "TimeDistributed(layer)", "layer alone", ""],
+        [
+            [
+                w["layer"],
+                w["input"],
+                f"{w['timedistributed']}, {w['timedistributed_params']} params",
+                "refused by Keras"
+                if w["alone_params"] is None
+                else f"{w['alone']}, {w['alone_params']} params",
+                w["note"],
+            ]
+            for w in wrapper
+        ],
     )
 
 
@@ -178,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length, 1) = a value per step
-    X, y = common.make_data(SCRIPT, args.length)
+    X, y = common.make_data(SCRIPT, args.length, args.sequence)  # sequence: --values, scaled
 
     ## Model
     run = Run(args, X, y)
@@ -190,11 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     run.train(model)
 
     ## Evaluate
-    common.print_predictions(run.predictions)
+    common.print_predictions(run.predictions, run.digits)
     run.extra["head"] = args.head
     if not args.no_heads:
         run.extra["heads"] = compare_heads(model, X)
-        print_heads(run.extra["heads"])
+        run.extra["wrapper"] = where_the_wrapper_matters()
+        print_heads(run.extra["heads"], run.extra["wrapper"])
     if args.head == "dense":
         run.known = {
             "time_distributed_1": ("dense", "--head dense: a plain Dense, as the 2019 note allows")

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
     ## Data: X (1, length, 1) = one sample of length steps; y (1, length) = one vector
-    X, y = common.make_data(SCRIPT, args.length)
+    X, y = common.make_data(SCRIPT, args.length, args.sequence)  # sequence: --values, scaled
 
     ## Model
     run = Run(args, X, y)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     run.train(model)
 
     ## Evaluate
-    common.print_predictions(run.predictions)
+    common.print_predictions(run.predictions, run.digits)
     return finish(run, build_model)
 
 

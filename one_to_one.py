@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
     ## Data: X (length, 1, 1) = length samples of one step; y (length, 1) = the same values
-    X, y = common.make_data(SCRIPT, args.length)
+    X, y = common.make_data(SCRIPT, args.length, args.sequence)  # sequence: --values, scaled
 
     ## Model
     run = Run(args, X, y)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     run.train(model)
 
     ## Evaluate
-    common.print_predictions(run.predictions)
+    common.print_predictions(run.predictions, run.digits)
     return finish(run, build_model)
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 import common
-from repro import files
+from repro import files, values
 from repro.backend import BACKENDS
 
 # Default seeds, per script and backend. Each was chosen by a seed sweep (README, "Does the article
@@ -28,6 +28,7 @@ MAX_EPOCHS = 1_000_000
 MAX_SEEDS = 1000
 MAX_SEED = 2**32 - 1  # NumPy's seed range
 
+# (--values and --scale, when given, go to the JSON file's "values" entry)
 CONFIG_KEYS = ("length", "units", "epochs", "batch_size", "lr", "seed", "fit", "backend", "seeds")
 
 
@@ -107,9 +108,10 @@ def build_parser(script: str) -> argparse.ArgumentParser:
     add(
         "--length",
         type=_whole(1, 10**7),
-        default=common.ARTICLE_LENGTH,
+        default=None,
         metavar="N",
-        help="length of the echo sequence (default: %(default)s)",
+        help=f"length of the echo sequence (default: {common.ARTICLE_LENGTH}, or the number of "
+        "--values)",
     )
     add(
         "--units",
@@ -171,6 +173,20 @@ def build_parser(script: str) -> argparse.ArgumentParser:
         help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
     )
     add(
+        "--values",
+        metavar="'V1 V2 ...'",
+        help="your own sequence to echo in place of the article's (spaces or commas between "
+        "numbers); predictions print in your units and reproduce a target within 5%% of the "
+        "values' range",
+    )
+    add(
+        "--scale",
+        choices=values.SCALERS,
+        default=None,
+        help="how --values are scaled for the network, with scikit-learn (default: minmax; "
+        "none feeds them raw, as the readers who saw poor training did)",
+    )
+    add(
         "--json",
         metavar="PATH",
         help="also write the results as JSON to PATH; '-' writes the JSON alone on stdout and "
@@ -226,8 +242,35 @@ def _check_backend(backend: str) -> None:
         )
 
 
+def _read_values(args: argparse.Namespace) -> None:
+    """--values and --scale: the length follows from the count; the scaler is fitted here."""
+    args.scaling = args.sequence = None
+    if args.values is None:
+        if args.scale is not None:
+            raise UsageError(
+                "argument --scale: applies to --values only; the article's sequence is used as "
+                "the article made it"
+            )
+        args.length = common.ARTICLE_LENGTH if args.length is None else args.length
+        return
+    try:
+        numbers, digits = values.parse(args.values)
+    except ValueError as e:
+        raise UsageError(f"argument --values: {e}") from None
+    if args.length not in (None, len(numbers)):
+        raise UsageError(
+            f"argument --length: {args.length} disagrees with the {len(numbers)} numbers of "
+            "--values; leave --length out"
+        )
+    args.length = len(numbers)
+    args.scale = args.scale or "minmax"
+    args.scaling = values.Scaling.fit(numbers, args.scale, digits)
+    args.sequence = args.scaling.scaled()
+
+
 def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
     """Fill defaults that depend on other flags and reject what cannot run."""
+    _read_values(args)
     if args.units is None:
         args.units = args.length  # the article's n_neurons = length
     samples = n_samples(script, args.length)
@@ -257,7 +300,10 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
     if args.plot:
         _check_writable("--plot", args.plot, ".png")
     args.script = script
-    args.custom = (args.length, args.units) != (common.ARTICLE_LENGTH, common.ARTICLE_LENGTH)
+    args.custom = args.values is not None or (args.length, args.units) != (
+        common.ARTICLE_LENGTH,
+        common.ARTICLE_LENGTH,
+    )
     return args
 
 

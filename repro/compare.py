@@ -23,11 +23,11 @@ def max_error(predictions, targets) -> float:
 ECHO_TOLERANCE = 0.05  # closer than this, a prediction of 0.0 ... 0.8 prints as its target
 
 
-def reproduced(predictions, targets) -> bool:
+def reproduced(predictions, targets, tolerance: float = ECHO_TOLERANCE) -> bool:
     """True when every prediction is within ECHO_TOLERANCE of its target. At the article's
     length this is exactly 'prints as the article did'; at lengths whose targets sit on a
     rounding boundary (0.25 at length 8) it does not depend on which way a tie rounds."""
-    return max_error(predictions, targets) < ECHO_TOLERANCE
+    return max_error(predictions, targets) < tolerance
 
 
 def _shape(text: str):
@@ -61,9 +61,18 @@ def verdict(kind: str, article: str, ours: str, known: dict | None = None) -> st
     return "MISMATCH"
 
 
-def comparison_rows(args, rows: list[dict], predictions, targets, known=None) -> list[dict]:
-    """The side-by-side rows: the article's value (or, at another length or unit count, the
-    formula's count and the echo target), this run's value and a verdict."""
+def comparison_rows(
+    args,
+    rows: list[dict],
+    predictions,
+    targets,
+    known=None,
+    tolerance: float = ECHO_TOLERANCE,
+    digits: int = 3,
+) -> list[dict]:
+    """The side-by-side rows: the article's value (or, at another length or unit count or with
+    --values, the formula's count and the echo target, matched within `tolerance` and printed
+    with `digits` decimals), this run's value and a verdict."""
     out = []
 
     def add(quantity, kind, reference, ours, decided=None):
@@ -81,12 +90,12 @@ def comparison_rows(args, rows: list[dict], predictions, targets, known=None) ->
             sum(r["params"] for r in rows),
         )
         for i, (p, t) in enumerate(pairs(predictions, targets), 1):
-            close = abs(p - t) < ECHO_TOLERANCE
+            close = abs(p - t) < tolerance
             add(
                 f"prediction {i}",
                 "echo",
-                common.fmt(t, 3),
-                common.fmt(p, 3),
+                common.fmt(t, digits),
+                common.fmt(p, digits),
                 "same" if close else "MISMATCH",
             )
         return out
@@ -102,8 +111,14 @@ def comparison_rows(args, rows: list[dict], predictions, targets, known=None) ->
     return out
 
 
-def print_side_by_side(args, comparison: list[dict]) -> None:
-    if args.custom:
+def print_side_by_side(args, comparison: list[dict], tolerance: float = ECHO_TOLERANCE) -> None:
+    if args.values is not None:
+        print(
+            f"\nSide by side (--values, {args.length} numbers scaled with --scale {args.scale}, "
+            "in your units: counts against the formulas, predictions against your values, "
+            f"within 5% of their range, {tolerance:.6g}):"
+        )
+    elif args.custom:
         print(
             f"\nSide by side (--length {args.length} --units {args.units} is not the article's "
             "setup: counts against the formulas, predictions against the echo targets, "

@@ -5,8 +5,17 @@ from __future__ import annotations
 from repro.files import write_output
 
 
-def plot(path: str, title: str, histories: dict, predictions, targets, x_label: str) -> None:
-    """Loss per epoch (log scale; one curve per seed) and prediction vs target, as a PNG."""
+def plot(
+    path: str,
+    title: str,
+    histories: dict,
+    predictions,
+    targets,
+    x_label: str,
+    tolerance: float = 0.05,
+) -> None:
+    """Loss per epoch (log scale; one curve per seed) and prediction vs target, as a PNG; the
+    band around the targets is where a prediction reproduces its target."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed
@@ -26,11 +35,11 @@ def plot(path: str, title: str, histories: dict, predictions, targets, x_label: 
     steps = list(range(1, len(targets) + 1))
     right.fill_between(
         steps,
-        targets - 0.05,
-        targets + 0.05,
+        targets - tolerance,
+        targets + tolerance,
         color="tab:blue",
         alpha=0.12,
-        label="prints as the target with '%.1f'",
+        label="reproduces the target" if tolerance != 0.05 else "prints as the target with '%.1f'",
     )
     right.plot(steps, targets, "o-", label="target (the input, echoed)")
     right.plot(steps, predictions, "x--", label=f"prediction (seed {next(iter(histories))})")

@@ -7,6 +7,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+import numpy as np
+
 import common
 from repro import cli, compare, files, plots, study, training
 from repro.backend import import_keras
@@ -50,14 +52,33 @@ class Run:
     y: object  # the targets: the inputs again (an echo)
     model: object = None
     history: list = field(default_factory=list)  # the loss of every epoch
-    predictions: object = None  # one float per target
+    predictions: object = None  # one float per target, in the targets' units
+    scaled_predictions: object = None  # as the model gave them (the same without --values)
     seconds: dict = field(default_factory=dict)  # wall time per phase: build, fit, predict
     extra: dict = field(default_factory=dict)  # the script's own results, for the JSON file
     known: dict | None = None  # known differences from the article: article value -> reason
 
     @property
     def targets(self):
-        return self.y.ravel()
+        """What the predictions should echo, in the reader's units (--values) if given."""
+        scaling = self.args.scaling
+        return self.y.ravel() if scaling is None else np.asarray(scaling.values, "float64")
+
+    @property
+    def tolerance(self) -> float:
+        """How close a prediction must come to its target to reproduce it."""
+        scaling = self.args.scaling
+        return compare.ECHO_TOLERANCE if scaling is None else scaling.tolerance
+
+    @property
+    def digits(self) -> int:
+        """Decimals to print predictions with: the article's one, or as --values are written."""
+        return 1 if self.args.scaling is None else self.args.scaling.digits
+
+    def in_user_units(self, predictions):
+        """The model's (scaled) predictions in the units of the targets."""
+        scaling = self.args.scaling
+        return predictions if scaling is None else scaling.to_user_units(predictions)
 
     def timed(self, phase: str):
         """A with-block whose wall time is added to seconds[phase]."""
@@ -66,9 +87,10 @@ class Run:
     def train(self, model) -> None:
         """Train `model` with the run's settings, then predict the targets."""
         self.model = model
-        self.history, self.predictions = training.fit_and_predict(
+        self.history, self.scaled_predictions = training.fit_and_predict(
             self.args, model, self.X, self.y, self.seconds
         )
+        self.predictions = self.in_user_units(self.scaled_predictions)
 
 
 def finish(run: Run, build_model) -> int:
@@ -82,11 +104,14 @@ def finish(run: Run, build_model) -> int:
     lstm = model.layers[0]
     print()
     print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
-    comparison = compare.comparison_rows(args, rows, run.predictions, targets, run.known)
-    compare.print_side_by_side(args, comparison)
+    comparison = compare.comparison_rows(
+        args, rows, run.predictions, targets, run.known, run.tolerance, max(3, run.digits + 1)
+    )
+    compare.print_side_by_side(args, comparison, run.tolerance)
     passed = counts_ok and all(c["verdict"] != "MISMATCH" for c in comparison)
     print(
-        f"max |prediction - target| = {compare.max_error(run.predictions, targets):.4f}; "
+        f"max |prediction - target| = "
+        f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
         f"final loss {run.history[-1]:.6g}"
     )
     results = {
@@ -98,7 +123,7 @@ def finish(run: Run, build_model) -> int:
         "layers": rows,
         "total_params": sum(r["params"] for r in rows),
         "predictions": [float(p) for p in run.predictions],
-        "printed": [common.fmt(p) for p in run.predictions],
+        "printed": [common.fmt(p, run.digits) for p in run.predictions],
         "targets": [float(t) for t in targets],
         "max_abs_error": compare.max_error(run.predictions, targets),
         "final_loss": run.history[-1],
@@ -107,6 +132,13 @@ def finish(run: Run, build_model) -> int:
         "check_passed": passed,
         **run.extra,
     }
+    if args.scaling is not None:
+        results["values"] = {
+            "values": args.scaling.values,
+            **args.scaling.describe(),
+            "predictions_scaled": [float(p) for p in run.scaled_predictions],
+            "targets_scaled": [float(t) for t in args.sequence],
+        }
     histories = {args.seed: run.history}
     if args.seeds > 1:
         results["study"] = study.run_study(run, build_model)
@@ -121,6 +153,7 @@ def finish(run: Run, build_model) -> int:
             run.predictions,
             targets,
             "sample" if args.script == "one_to_one" else "time step",
+            run.tolerance,
         )
     if args.json == "-":
         sys.stdout = args.stdout  # back from stderr, for the JSON alone

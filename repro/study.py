@@ -26,12 +26,13 @@ def run_study(run, build_model) -> dict:
             seed_everything(seed)
             load_initial_state(model, build_model(args))  # as new, without compiling again
             history, predictions = fit_and_predict(args, model, run.X, run.y, verbose=0)
+            predictions = run.in_user_units(predictions)
         results.append(
             {
                 "seed": seed,
                 "final_loss": history[-1],
                 "max_abs_error": max_error(predictions, targets),
-                "reproduced": reproduced(predictions, targets),
+                "reproduced": reproduced(predictions, targets, run.tolerance),
                 "predictions": [float(p) for p in predictions],
                 "history": history,
             }

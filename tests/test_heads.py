@@ -109,3 +109,22 @@ def test_a_timedistributed_head_too_long_to_compile_is_refused_before_keras(caps
     assert len(err) == 1 and "--head dense" in err[0]
     assert parse("--length", "10000", "--units", "5", "--head", "dense").length == 10000
     assert parse("--length", "1000", "--units", "5").head == "timedistributed"
+
+
+def test_where_the_wrapper_still_matters():
+    rows = {w["layer"]: w for w in many_to_many_td.where_the_wrapper_matters(steps=5)}
+    dense = rows["Dense(1)"]  # the article's case: the same layer either way
+    assert dense["timedistributed"] == dense["alone"] == "(None, 5, 1)"
+    assert dense["timedistributed_params"] == dense["alone_params"] == common.dense_params(5, 1)
+    flatten = rows["Flatten()"]  # each step's 8x8 frame flattened, or the whole sequence at once
+    assert (flatten["timedistributed"], flatten["alone"]) == ("(None, 5, 64)", "(None, 320)")
+    conv = rows["Conv2D(4, 3)"]  # one 3x3 kernel per filter over one channel, shared by the steps
+    assert conv["timedistributed"] == "(None, 5, 6, 6, 4)"
+    assert conv["timedistributed_params"] == 3 * 3 * 1 * 4 + 4
+    assert conv["alone"].startswith("refused by Keras: ") and conv["alone_params"] is None
+
+
+def test_default_run_prints_where_the_wrapper_matters(default_runs):
+    proc, result = default_runs["many_to_many"]
+    assert "Where TimeDistributed still changes the result" in proc.stdout
+    assert [w["layer"] for w in result["wrapper"]] == ["Dense(1)", "Flatten()", "Conv2D(4, 3)"]

@@ -7,11 +7,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
 import one_to_one
-from conftest import ROOT, SCRIPTS, printed_predictions, run_main, start_script
+from conftest import ROOT, SCRIPTS, printed_predictions, run_main
 from repro.backend import drop_startup_lines
 
 # Lines as TensorFlow wrote them on this project's machines (see shared/MEASURED.md).
@@ -75,28 +76,6 @@ def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name
     assert re.fullmatch(r"seconds: build [\d.]+, fit [\d.]+, predict [\d.]+\n", proc.stderr)
 
 
-def test_verbose_2_shows_everything_tensorflow_writes():
-    proc = subprocess.run(
-        [sys.executable, "many_to_one.py", "--epochs", "2", "--verbose", "2"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=dict(os.environ, KERAS_BACKEND="tensorflow"),
-    )
-    assert proc.returncode == 0
-    # what this TensorFlow writes at start-up is machine-dependent; the quiet start drops it all
-    assert drop_startup_lines(proc.stderr) != proc.stderr
-
-
-def test_json_dash_is_the_json_alone_on_stdout():
-    proc = start_script("many_to_one", "--epochs", "20", "--json", "-")
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0
-    result = json.loads(out)  # all of stdout is one JSON document
-    assert result["printed"] == printed_predictions(err)  # what was printed went to stderr
-    assert "Model: " in err and "Side by side" in err
-
-
 def _start_unbuffered(*args):
     return subprocess.Popen(
         [sys.executable, *args],
@@ -110,29 +89,70 @@ def _start_unbuffered(*args):
     )
 
 
-def test_ctrl_c_during_training_is_one_line_and_status_130(tmp_path):
-    out, png = tmp_path / "r.json", tmp_path / "p.png"
-    proc = _start_unbuffered("many_to_many_td.py", "--json", str(out), "--plot", str(png))
-    for line in proc.stdout:
-        if line.startswith("epoch "):  # training has begun
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert re.fullmatch(r"interrupted at epoch \d+ of 1000\n", err), err
-    assert os.listdir(tmp_path) == []  # no --json or --plot file, whole or half
+@pytest.fixture(scope="module")
+def terminal(tmp_path_factory):
+    """Three runs at once: one with --json - --verbose 2, left alone; one whose reader goes away
+    after 'Predictions:' (as `| head` does); one stopped by Ctrl-C as soon as training reports
+    (5000 epochs, so that the signal surely finds it training)."""
+    folder = tmp_path_factory.mktemp("interrupted")
+    json_run = _start_unbuffered("many_to_one.py", "--epochs", "3", "--verbose", "2", "--json", "-")
+    piped = _start_unbuffered("one_to_one.py", "--epochs", "50")
+    outputs = ["--json", str(folder / "r.json"), "--plot", str(folder / "p.png")]
+    stopped = _start_unbuffered("many_to_many_td.py", "--epochs", "5000", *outputs)
+    results = {}
+
+    def close_pipe():
+        for line in piped.stdout:
+            if line == "Predictions:\n":
+                break
+        piped.stdout.close()
+        err = piped.stderr.read()
+        results["piped"] = (piped.wait(timeout=300), err)
+
+    def press_ctrl_c():
+        for line in stopped.stdout:
+            if line.startswith("epoch "):  # training has begun
+                break
+        stopped.send_signal(signal.SIGINT)
+        err = stopped.communicate(timeout=300)[1]
+        results["stopped"] = (stopped.returncode, err, os.listdir(folder))
+
+    readers = [threading.Thread(target=close_pipe), threading.Thread(target=press_ctrl_c)]
+    for reader in readers:
+        reader.start()
+    json_out, json_err = json_run.communicate(timeout=300)
+    results["json"] = (json_run.returncode, json_out, json_err)
+    for reader in readers:
+        reader.join(timeout=300)
+    return results
 
 
-@pytest.mark.parametrize("close_after", ['Model: "sequential"', "Predictions:"])
-def test_a_closed_pipe_ends_quietly(close_after):
-    """`python one_to_one.py | head`: the reader goes away in Keras' summary or in our lines."""
-    proc = _start_unbuffered("one_to_one.py", "--epochs", "50")
-    for line in proc.stdout:
-        if line.rstrip("\n") == close_after:
-            break
-    proc.stdout.close()
-    err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 1
+def test_json_dash_is_the_json_alone_on_stdout(terminal):
+    code, out, err = terminal["json"]
+    assert code == 0
+    result = json.loads(out)  # all of stdout is one JSON document
+    assert result["printed"] == printed_predictions(err)  # what was printed went to stderr
+    assert "Model: " in err and "Side by side" in err
+
+
+def test_verbose_2_shows_everything_tensorflow_writes(terminal):
+    _, _, err = terminal["json"]
+    # what TensorFlow writes at start-up depends on the machine and the version; here it writes
+    # some, and --verbose 2 lets it all through
+    assert drop_startup_lines(err) != err
+    assert "Epoch 3/3" in err
+
+
+def test_ctrl_c_during_training_is_one_line_and_status_130(terminal):
+    code, err, left = terminal["stopped"]
+    assert code == 130
+    assert re.fullmatch(r"interrupted at epoch \d+ of 5000\n", err), err
+    assert left == []  # no --json or --plot file, whole or half
+
+
+def test_a_closed_pipe_ends_quietly(terminal):
+    code, err = terminal["piped"]
+    assert code == 1
     assert "Traceback" not in err and "Exception ignored" not in err and "Error" not in err
 
 
