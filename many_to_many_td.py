@@ -13,6 +13,8 @@ Expected: the model summary (140 + 6 = 146 parameters), then 0.0 0.2 0.4 0.6 0.8
 then a comparison of output heads (how many weights each has and what it does with time).
 """
 
+import sys
+
 import common
 from repro.cli import UsageError
 from repro.run import Run, finish, run_program, start
@@ -39,7 +41,14 @@ MAX_TIMEDISTRIBUTED_STEPS = 1000
 
 
 def check_arguments(args) -> None:
-    """Refuse a TimeDistributed head too long to compile here; Dense does the same math."""
+    """Refuse a TimeDistributed head too long to compile here, and say when it is slow; Dense
+    does the same math (README, "TimeDistributed or Dense, measured")."""
+    if args.head == "timedistributed" and 200 <= args.length <= MAX_TIMEDISTRIBUTED_STEPS:
+        print(
+            f"hint: at {args.length} steps the TimeDistributed head trains several times slower "
+            "than --head dense, which computes the same outputs with the same 6 weights",
+            file=sys.stderr,
+        )
     if args.head == "timedistributed" and args.length > MAX_TIMEDISTRIBUTED_STEPS:
         raise UsageError(
             f"argument --length: TimeDistributed in Keras 3 builds one Dense call per time step, "

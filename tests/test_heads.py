@@ -1,6 +1,7 @@
 """TimeDistributed(Dense) against Dense on 3D input, the other heads, and the framings table."""
 
 import argparse
+import sys
 
 import numpy as np
 import pytest
@@ -109,6 +110,9 @@ def test_a_timedistributed_head_too_long_to_compile_is_refused_before_keras(caps
     assert len(err) == 1 and "--head dense" in err[0]
     assert parse("--length", "10000", "--units", "5", "--head", "dense").length == 10000
     assert parse("--length", "1000", "--units", "5").head == "timedistributed"
+    assert capsys.readouterr().err.startswith("hint: at 1000 steps the TimeDistributed head")
+    parse("--length", "100", "--units", "5")
+    assert capsys.readouterr().err == ""  # short enough: no hint
 
 
 def test_where_the_wrapper_still_matters():
@@ -128,3 +132,13 @@ def test_default_run_prints_where_the_wrapper_matters(default_runs):
     proc, result = default_runs["many_to_many"]
     assert "Where TimeDistributed still changes the result" in proc.stdout
     assert [w["layer"] for w in result["wrapper"]] == ["Dense(1)", "Flatten()", "Conv2D(4, 3)"]
+
+
+def test_the_td_vs_dense_benchmark_finds_the_same_outputs():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import td_vs_dense
+
+    rows = td_vs_dense.measure("tensorflow", [12], epochs=1, units=4)
+    assert [(r["length"], r["head"]) for r in rows] == [(12, "timedistributed"), (12, "dense")]
+    assert all(0 <= r["max_abs_difference"] <= FLOAT32_ROUNDING for r in rows)
+    assert all(r["epoch_ms"] > 0 and r["build_and_first_epoch_s"] > 0 for r in rows)
