@@ -56,7 +56,7 @@ class Run:
     scaled_predictions: object = None  # as the model gave them (the same without --values)
     seconds: dict = field(default_factory=dict)  # wall time per phase: build, fit, predict
     extra: dict = field(default_factory=dict)  # the script's own results, for the JSON file
-    known: dict | None = None  # known differences from the article: article value -> reason
+    known: dict | None = None  # expected differences: article value -> (this run, reason)
 
     @property
     def targets(self):
