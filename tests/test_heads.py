@@ -141,4 +141,4 @@ def test_the_td_vs_dense_benchmark_finds_the_same_outputs():
     rows = td_vs_dense.measure("tensorflow", [12], epochs=1, units=4)
     assert [(r["length"], r["head"]) for r in rows] == [(12, "timedistributed"), (12, "dense")]
     assert all(0 <= r["max_abs_difference"] <= FLOAT32_ROUNDING for r in rows)
-    assert all(r["epoch_ms"] > 0 and r["build_and_first_epoch_s"] > 0 for r in rows)
+    assert all(r["epoch_ms"] > 0 and r["build_and_compile_s"] >= 0 for r in rows)
