@@ -92,18 +92,19 @@ def _start_unbuffered(*args):
 @pytest.fixture(scope="module")
 def terminal(tmp_path_factory):
     """Three runs at once: one with --json - --verbose 2, left alone; one whose reader goes away
-    after 'Predictions:' (as `| head` does); one stopped by Ctrl-C as soon as training reports
-    (5000 epochs, so that the signal surely finds it training)."""
+    (as `| head` does) while it trains more seeds, so that its next line finds the pipe closed;
+    one stopped by Ctrl-C as soon as training reports (5000 epochs, so that the signal surely
+    finds it training)."""
     folder = tmp_path_factory.mktemp("interrupted")
     json_run = _start_unbuffered("many_to_one.py", "--epochs", "3", "--verbose", "2", "--json", "-")
-    piped = _start_unbuffered("one_to_one.py", "--epochs", "50")
+    piped = _start_unbuffered("one_to_one.py", "--epochs", "300", "--seeds", "4", "--verbose", "0")
     outputs = ["--json", str(folder / "r.json"), "--plot", str(folder / "p.png")]
     stopped = _start_unbuffered("many_to_many_td.py", "--epochs", "5000", *outputs)
     results = {}
 
     def close_pipe():
         for line in piped.stdout:
-            if line == "Predictions:\n":
+            if line.startswith("max |prediction - target|"):  # the last line before the study
                 break
         piped.stdout.close()
         err = piped.stderr.read()
