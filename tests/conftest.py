@@ -18,9 +18,16 @@ SCRIPTS = {
 }
 
 
+def user_env() -> dict:
+    """This environment as a user's shell has it: without the TF_CPP_MIN_LOG_LEVEL that an
+    in-process run sets here, which would quiet TensorFlow before the scripts' own filter could
+    be seen to work."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def start_script(name: str, *args: str, backend: str = "tensorflow", pythonpath: str = ""):
     """Start one script in a fresh Python process, as `python SCRIPT ARGS` would."""
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
+    env = dict(user_env(), KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
     return subprocess.Popen(
         [sys.executable, str(ROOT / SCRIPTS.get(name, name)), *args],
         stdout=subprocess.PIPE,

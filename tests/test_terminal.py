@@ -12,7 +12,7 @@ import threading
 import pytest
 
 import one_to_one
-from conftest import ROOT, SCRIPTS, printed_predictions, run_main
+from conftest import ROOT, SCRIPTS, printed_predictions, run_main, user_env
 from repro.backend import drop_startup_lines
 
 # Lines as TensorFlow wrote them on this project's machines (see shared/MEASURED.md).
@@ -83,7 +83,7 @@ def _start_unbuffered(*args):
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        env=dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONUNBUFFERED="1"),
+        env=dict(user_env(), KERAS_BACKEND="tensorflow", PYTHONUNBUFFERED="1"),
         # a shell's background job ignores SIGINT, and Python would too: give it the default
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
