@@ -3,7 +3,8 @@
 One module per concern, each importing only modules listed above it:
 
     files     result files: JSON, atomic writes, the library versions
-    backend   the Keras backend: choosing it, importing Keras quietly, seeding, determinism
+    backend   the Keras backend: importing Keras quietly, seeding, determinism
+    values    a reader's own sequence (--values): read, scaled with scikit-learn, unscaled
     cli       the command line: flags, validation, the memory estimate
     training  the fast training loop per backend, the naive fit, divergence, prediction
     compare   the comparison with the article: verdicts, the side-by-side block, --check
