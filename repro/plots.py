@@ -1,8 +1,13 @@
-"""The PNG of a run: loss per epoch (one curve per seed) and the echo against its targets."""
+"""The PNG of a run: loss per epoch (one curve per seed) and the echo against its targets; with
+many seeds, the distribution of each seed's largest error in place of the loss curves."""
 
 from __future__ import annotations
 
+import math
+
 from repro.files import write_output
+
+MANY_CURVES = 20  # more seeds than this: a histogram of their errors, not a curve each
 
 
 def plot(
@@ -13,25 +18,21 @@ def plot(
     targets,
     x_label: str,
     tolerance: float = 0.05,
+    errors: list | None = None,
 ) -> None:
     """Loss per epoch (log scale; one curve per seed) and prediction vs target, as a PNG; the
-    band around the targets is where a prediction reproduces its target."""
+    band around the targets is where a prediction reproduces its target. With more than
+    MANY_CURVES seeds, the left panel is a histogram of `errors` (each seed's largest error)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for seed, history in histories.items():
-        left.plot(
-            range(1, len(history) + 1),
-            history,
-            lw=1.2 if len(histories) == 1 else 0.8,
-            label=f"seed {seed}",
-        )
-    left.set_yscale("log")
-    left.set(title="Training loss (mean squared error)", xlabel="epoch", ylabel="loss (log scale)")
-    left.legend(fontsize="small", ncol=2 if len(histories) > 6 else 1)
+    if errors is not None and len(errors) > MANY_CURVES:
+        _histogram(left, errors, tolerance)
+    else:
+        _curves(left, histories)
     steps = list(range(1, len(targets) + 1))
     right.fill_between(
         steps,
@@ -54,3 +55,32 @@ def plot(
 
     write_output(path, save)
     plt.close(fig)
+
+
+def _curves(ax, histories: dict) -> None:
+    for seed, history in histories.items():
+        ax.plot(
+            range(1, len(history) + 1),
+            history,
+            lw=1.2 if len(histories) == 1 else 0.8,
+            label=f"seed {seed}",
+        )
+    ax.set_yscale("log")
+    ax.set(title="Training loss (mean squared error)", xlabel="epoch", ylabel="loss (log scale)")
+    ax.legend(fontsize="small", ncol=2 if len(histories) > 6 else 1)
+
+
+def _histogram(ax, errors: list, tolerance: float) -> None:
+    """How far each seed's worst prediction lands from its target, and where reproducing ends."""
+    finite = [e for e in errors if math.isfinite(e)]
+    diverged = len(errors) - len(finite)
+    ax.hist(finite, bins=40, color="tab:gray")
+    ax.axvline(tolerance, color="tab:red", ls="--", label=f"{tolerance:g}: reproduces to the left")
+    inside = sum(e < tolerance for e in finite)
+    ax.set(
+        title=f"Largest error per seed: {inside} of {len(errors)} seeds reproduce",
+        xlabel="max |prediction - target| of a seed"
+        + (f" ({diverged} diverged, not shown)" if diverged else ""),
+        ylabel="seeds",
+    )
+    ax.legend(fontsize="small")

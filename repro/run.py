@@ -139,10 +139,11 @@ def finish(run: Run, build_model) -> int:
             "predictions_scaled": [float(p) for p in run.scaled_predictions],
             "targets_scaled": [float(t) for t in args.sequence],
         }
-    histories = {args.seed: run.history}
+    histories, errors = {args.seed: run.history}, None
     if args.seeds > 1:
         results["study"] = study.run_study(run, build_model)
         histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}
+        errors = [r["max_abs_error"] for r in results["study"]["seeds"]]
     results["seconds"] = run.seconds
     print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in run.seconds.items()), file=sys.stderr)
     if args.plot:
@@ -154,6 +155,7 @@ def finish(run: Run, build_model) -> int:
             targets,
             "sample" if args.script == "one_to_one" else "time step",
             run.tolerance,
+            errors,
         )
     if args.json == "-":
         sys.stdout = args.stdout  # back from stderr, for the JSON alone

@@ -15,7 +15,11 @@ import time
 
 
 class TrainingDiverged(Exception):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite; `history` holds the losses up to that epoch."""
+
+    def __init__(self, message: str, history: list):
+        super().__init__(message)
+        self.history = history
 
 
 class Interrupted(KeyboardInterrupt):
@@ -200,7 +204,8 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
         if not math.isfinite(loss):
             raise TrainingDiverged(
                 f"the loss became {loss} at epoch {len(history)}; "
-                "try a smaller --lr or scaled inputs"
+                "try a smaller --lr or scaled inputs",
+                history,
             )
         if not (fit == "naive" and verbose == 2):  # there Keras prints its own lines
             _report(len(history), epochs, loss, verbose, math.ceil(len(X) / batch_size))

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -163,3 +164,32 @@ def test_main_with_no_arguments_runs_the_defaults_whatever_sys_argv_holds(monkey
     code, out, _ = run_main(one_to_one, None, capsys)
     assert code == 0
     assert printed_predictions(out) == ["0.0", "0.2", "0.4", "0.6", "0.8"]
+
+
+def test_ctrl_c_in_a_two_process_study_ends_the_helper_too():
+    """The signal reaches only the study's own process (kill -INT): it must end its helper."""
+    proc = subprocess.Popen(
+        [sys.executable, "many_to_one.py", "--seeds", "40", "--verbose", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=dict(user_env(), KERAS_BACKEND="tensorflow", PYTHONUNBUFFERED="1"),
+        start_new_session=True,  # its own process group, the helper in it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for line in proc.stderr:
+            if "train in a second process" in line:
+                break
+        time.sleep(1)  # the helper is importing Keras by now
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("interrupted at epoch")
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # nobody left in its process group
+        os.killpg(proc.pid, 0)

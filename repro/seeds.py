@@ -1,0 +1,191 @@
+"""Many seeds at once: each seed's initial weights without building its model, and on JAX every
+seed trained in one compiled program (jax.vmap over the seeds' stacked states).
+
+A seed's run is `seed_everything(seed)`, `build_model(args)`, then training. Building a Keras
+model costs about 14 ms, more than training one seed takes here on JAX, so `InitialWeights`
+replays the random draws instead (see its docstring), checked against a model really built.
+"""
+
+from __future__ import annotations
+
+import random
+
+from repro.backend import seed_everything
+
+DRAWS = 256  # Python draws looked through for an initializer's seed: a model makes a handful
+
+
+def _seeded_initializers(layer, found: list) -> list:
+    """The random initializers in `layer` and the layers inside it whose seed is a number."""
+    import keras
+
+    for value in list(vars(layer).values()):
+        if isinstance(value, keras.layers.Layer) and value is not layer:
+            _seeded_initializers(value, found)
+        elif (
+            isinstance(value, keras.initializers.Initializer)
+            and type(getattr(value, "seed", None)) is int
+        ):
+            found.append(value)
+    return found
+
+
+def _draws(seed: int, n: int = DRAWS) -> list[int]:
+    """The seeds Keras gives unseeded initializers after set_random_seed(seed): Python's
+    `random`, seeded with `seed`, drawn with randint(1, 10**9) (keras.random.make_default_seed)."""
+    rng = random.Random(seed)
+    return [rng.randint(1, 10**9) for _ in range(n)]
+
+
+def _values(model) -> list:
+    """The model's variables as NumPy arrays: trainable first, then non-trainable."""
+    import numpy as np
+
+    return [np.asarray(v.value) for v in model.trainable_variables + model.non_trainable_variables]
+
+
+class InitialWeights:
+    """The weights build_model(args) starts from under each seed, without building N models.
+
+    Keras gives each random initializer a seed drawn from Python's `random` when its layer is
+    made, and set_random_seed(s) seeds `random` with s. So a variable's first value is its
+    initializer, called on its shape with the k-th draw after seeding. Which initializer and
+    which k are learnt from a model built under `first`; the replay is then checked, value for
+    value, against a model built under `check`. Variables no initializer accounts for (biases,
+    constants) must be the same under both seeds. If anything differs (a Keras that draws in
+    another way), `replayed` is False and every seed's model is built instead."""
+
+    def __init__(self, build_model, args, first: int, check: int):
+        import numpy as np
+
+        self.build_model, self.args = build_model, args
+        self.model = self._built(first)  # a fresh model: its optimizer and metrics start here
+        draws = _draws(first)
+        initializers = []
+        for layer in self.model.layers:
+            _seeded_initializers(layer, initializers)
+        # one step per variable: ("same", value), ("draws", value, {flat index: k}) for a
+        # SeedGenerator's state ([a draw, 0]), or ("init", class, config, k, shape, dtype)
+        self.plan = []
+        for v in self.model.trainable_variables + self.model.non_trainable_variables:
+            value = np.asarray(v.value)
+            step = ("same", value)
+            if value.dtype.kind in "iu":
+                found = {i: draws.index(x) for i, x in enumerate(value.flat) if x in draws}
+                step = ("draws", value, found) if found else step
+            for init in initializers if value.dtype.kind == "f" else []:
+                if init.seed in draws and self._same(init, v.shape, v.dtype, value):
+                    k = draws.index(init.seed)
+                    step = ("init", type(init), init.get_config(), k, v.shape, v.dtype)
+                    break
+            self.plan.append(step)
+        self.draws_used = 1 + max(
+            [s[3] for s in self.plan if s[0] == "init"]
+            + [k for s in self.plan if s[0] == "draws" for k in s[2].values()],
+            default=-1,
+        )
+        built, replayed = _values(self._built(check)), self._replay(check)
+        self.replayed = all(
+            a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+            for a, b in zip(built, replayed, strict=True)
+        )
+
+    @staticmethod
+    def _same(init, shape, dtype, value) -> bool:
+        import numpy as np
+
+        try:
+            return bool(np.array_equal(np.asarray(init(shape, dtype)), value))
+        except ValueError:  # an initializer for other shapes (Orthogonal needs two axes)
+            return False
+
+    def _built(self, seed: int):
+        seed_everything(seed)
+        return self.build_model(self.args)
+
+    def _replay(self, seed: int) -> list:
+        import numpy as np
+
+        draws = _draws(seed, self.draws_used)
+        values = []
+        for step in self.plan:
+            if step[0] == "same":
+                values.append(step[1])
+            elif step[0] == "draws":
+                value = step[1].copy()
+                for i, k in step[2].items():
+                    value.flat[i] = draws[k]
+                values.append(value)
+            else:
+                _, kind, config, k, shape, dtype = step
+                values.append(
+                    np.asarray(kind.from_config({**config, "seed": draws[k]})(shape, dtype))
+                )
+        return values
+
+    def __call__(self, seed: int) -> list:
+        """Trainable then non-trainable values, as seed_everything(seed); build_model(args)."""
+        return self._replay(seed) if self.replayed else _values(self._built(seed))
+
+
+def seeds_per_chunk(seeds: int, bytes_per_seed: int, budget: int = 1 << 30) -> int:
+    """How many seeds to train in one program: all of them, unless memory asks for fewer."""
+    return max(1, min(seeds, budget // max(1, bytes_per_seed)))
+
+
+def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs, chunk, progress):
+    """Train `seeds` on JAX in chunks of `chunk` seeds, each chunk one vmapped compiled program.
+
+    Every seed starts from initial(seed), with fresh optimizer and metrics, and takes the same
+    train_step updates as a run of its own. Returns (loss histories, predictions): NumPy arrays
+    of shape (seeds, epochs) and (seeds, outputs). `progress(text)` hears of each finished part.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from repro.training import Interrupted, _batches, _chunk_sizes, _jax_loop
+
+    model = initial.model
+    model.make_train_function()  # builds the metrics the train step updates
+    model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()
+    n_trainable = len(model.trainable_variables)
+    fresh = [
+        [v.value for v in variables]
+        for variables in (model.optimizer.variables, model.metrics_variables)
+    ]
+    run = jax.jit(jax.vmap(_jax_loop(model, _batches(X, y, batch_size)), in_axes=(0, None, None)))
+    inputs = jnp.asarray(X)
+
+    @jax.jit
+    @jax.vmap
+    def predict(trainable, non_trainable):
+        outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
+        return outputs.reshape(-1)
+
+    seeds = list(seeds)
+    histories, predictions = [], []
+    for start in range(0, len(seeds), chunk):
+        part = seeds[start : start + chunk]
+        padded = part + part[-1:] * (chunk - len(part))  # one chunk size: one compilation
+        values = [jnp.asarray(np.stack(c)) for c in zip(*map(initial, padded), strict=True)]
+        state = (
+            values[:n_trainable],
+            values[n_trainable:],
+            *([jnp.broadcast_to(v, (chunk, *v.shape)) for v in f] for f in fresh),
+        )
+        losses, done = [], 0
+        try:
+            for n in _chunk_sizes(epochs, 0):
+                state, part_losses = run(state, fresh[1], jnp.zeros(n))
+                losses.append(np.asarray(part_losses))
+                done += n
+                progress(f"seeds {part[0]}-{part[-1]}: epoch {done}/{epochs}")
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted at epoch {done} of {epochs} (seeds {part[0]}-{part[-1]})"
+            ) from None
+        histories.append(np.concatenate(losses, axis=1)[: len(part)])
+        predictions.append(np.asarray(predict(state[0], state[1]), "float64")[: len(part)])
+    return np.concatenate(histories), np.concatenate(predictions)

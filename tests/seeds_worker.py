@@ -1,0 +1,90 @@
+"""Run with KERAS_BACKEND=jax: vectorized studies, and runs of their own for sampled seeds.
+
+Prints one JSON object for test_seeds.py: per script, the study's seeds (trained together, in
+chunks of 3 so that one chunk is padded) and the single runs of the sampled seeds; and the
+replayed initial weights against built ones, including a build the replay cannot follow."""
+
+import contextlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import many_to_many_td  # noqa: E402
+import one_to_one  # noqa: E402
+from repro import seeds  # noqa: E402
+
+seeds.seeds_per_chunk = lambda n, bytes_per_seed: 3  # 8 more seeds: chunks of 3, 3 and 2 (+1)
+FLAGS = ["--backend", "jax", "--epochs", "200", "--verbose", "0"]
+SAMPLED = (1, 5, 8)  # offsets from --seed: first of chunk 1, middle of chunk 2, last (padded)
+
+
+def run(module, argv: list[str], folder: Path) -> dict:
+    out = folder / "r.json"
+    with contextlib.redirect_stdout(sys.stderr):
+        status = module.main([*argv, "--json", str(out)])
+    assert status == 0
+    return json.loads(out.read_text())
+
+
+def studies(folder: Path) -> dict:
+    found = {}
+    for name, module, extra in [
+        ("one_to_one", one_to_one, []),
+        ("many_to_many", many_to_many_td, ["--no-heads"]),
+    ]:
+        study = run(module, [*FLAGS, *extra, "--seeds", "9"], folder)
+        first = study["config"]["seed"]
+        alone = {
+            first + k: run(module, [*FLAGS, *extra, "--seed", str(first + k)], folder)
+            for k in SAMPLED
+        }
+        found[name] = {
+            "study": study["study"],
+            "alone": {
+                s: {"history": r["loss_history"], "predictions": r["predictions"]}
+                for s, r in alone.items()
+            },
+        }
+    return found
+
+
+def replay() -> dict:
+    import argparse
+
+    import numpy as np
+
+    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
+
+    def unlike_keras(args):  # a seed from NumPy, not from `random`: the replay cannot follow
+        import keras
+
+        seed = int(np.random.randint(1, 10**9))
+        return keras.Sequential(
+            [
+                keras.Input(shape=(args.length, 1)),
+                keras.layers.LSTM(args.units, return_sequences=True),
+                keras.layers.Dense(1, kernel_initializer=keras.initializers.Zeros()),
+                keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed)),
+            ]
+        )
+
+    found = {}
+    for name, build in [("article", many_to_many_td.build_model), ("unlike", unlike_keras)]:
+        initial = seeds.InitialWeights(build, args, 10, 20)
+        same = []
+        for seed in (3, 10, 77, 999):
+            seeds.seed_everything(seed)
+            built = seeds._values(build(args))
+            given = initial(seed)
+            same.append(all(np.array_equal(a, b) for a, b in zip(built, given, strict=True)))
+        found[name] = {"replayed": initial.replayed, "same": same}
+    return found
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as folder:
+        print(json.dumps({"studies": studies(Path(folder)), "replay": replay()}))
