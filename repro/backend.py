@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import types
 
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # backend -> package
 
@@ -100,7 +101,26 @@ def import_keras(args: argparse.Namespace):
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend, so the same seed builds the same initial weights."""
+    """Seed Python, NumPy and the backend, so the same seed builds the same initial weights.
+
+    keras.utils.set_random_seed also seeds TensorFlow whenever it is installed, for tf.data
+    pipelines, which these scripts do not use. On JAX and PyTorch that would import TensorFlow
+    (3-4 s and some 450 MB here) to seed nothing the run uses, so there it is told TensorFlow
+    is absent, for the length of the call, unless TensorFlow is imported already."""
     import keras
 
-    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    try:
+        from keras.src.utils import rng_utils  # where set_random_seed asks about TensorFlow
+    except ImportError:
+        rng_utils = None
+    if not hasattr(rng_utils, "tf"):  # another layout: seed as Keras does, TensorFlow too
+        keras.utils.set_random_seed(seed)
+        return
+    asked, rng_utils.tf = rng_utils.tf, types.SimpleNamespace(available=False)
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        rng_utils.tf = asked

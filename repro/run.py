@@ -141,7 +141,8 @@ def finish(run: Run, build_model) -> int:
         }
     histories, errors = {args.seed: run.history}, None
     if args.seeds > 1:
-        results["study"] = study.run_study(run, build_model)
+        with run.timed("study"):
+            results["study"] = study.run_study(run, build_model)
         histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}
         errors = [r["max_abs_error"] for r in results["study"]["seeds"]]
     results["seconds"] = run.seconds

@@ -123,6 +123,13 @@ def train_together(run, build_model, seeds):
         yield seed, [float(v) for v in history], prediction
 
 
+def percent(p: float) -> str:
+    """A bound of the interval in percent: whole numbers, but 99.6 is not rounded up to 100 nor
+    0.4 down to 0, which would claim every seed (or none) when a thousand seeds cannot."""
+    text = f"{100 * p:.0f}"
+    return f"{100 * p:.1f}" if text in ("0", "100") and p not in (0.0, 1.0) else text
+
+
 def run_study(run, build_model) -> dict:
     """Train seeds seed..seed+N-1 and summarise them. The first seed is `run`, already trained;
     each other one starts from the weights build_model(args) makes under its seed."""
@@ -170,9 +177,7 @@ def run_study(run, build_model) -> dict:
             formatters={"final_loss": "{:.3g}".format, "max_abs_error": "{:.3f}".format}
         )
     )
-    summary = (
-        f"reproduced in {k}/{args.seeds} seeds (95% CI {100 * ci.low:.0f}-{100 * ci.high:.0f}%)"
-    )
+    summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {percent(ci.low)}-{percent(ci.high)}%)"
     print(summary)
     return {
         "seeds": results,

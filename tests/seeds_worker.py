@@ -87,4 +87,6 @@ def replay() -> dict:
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as folder:
-        print(json.dumps({"studies": studies(Path(folder)), "replay": replay()}))
+        found = {"studies": studies(Path(folder)), "replay": replay()}
+    found["tensorflow_imported"] = "tensorflow" in sys.modules  # seeding JAX needs none
+    print(json.dumps(found))

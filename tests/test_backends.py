@@ -96,3 +96,10 @@ def test_fast_loop_matches_fit(fast_and_naive, backend, case):
     history = fast_and_naive[backend]["cases"][case]
     assert len(history["fast"]) == len(history["naive"]) > 1
     np.testing.assert_allclose(history["fast"], history["naive"], rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_seeding_jax_and_torch_does_not_import_tensorflow(fast_and_naive, backend):
+    """keras.utils.set_random_seed would import TensorFlow (3-4 s) only to seed it."""
+    assert fast_and_naive[backend]["tensorflow_imported"] is False
+    assert fast_and_naive["tensorflow"]["tensorflow_imported"] is True  # the check can tell

@@ -146,6 +146,7 @@ def test_study_counts_and_interval_are_right(tmp_path, capsys):
     low, high = beta.ppf(0.025, k, n - k + 1), beta.ppf(0.975, k + 1, n - k)
     np.testing.assert_allclose(study["ci95"], [low, high], rtol=1e-9)
     summary = f"reproduced in {k}/{n} seeds (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
+    assert {round(100 * low), round(100 * high)}.isdisjoint({0, 100})  # edges: test_seeds.py
     assert study["summary"] == summary == stdout.strip().splitlines()[-1]
     assert stderr.count("(--seed ") == 4  # progress, one line per seed
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

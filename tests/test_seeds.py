@@ -144,3 +144,12 @@ def test_a_second_process_only_where_it_saves_time(
     monkeypatch.setattr(study, "usable_cores", lambda: cores)
     args = _args(backend=backend)
     assert study.trains_in_two_processes(args, others, seconds) is expected
+
+
+@pytest.mark.parametrize(
+    "p, text",
+    [(0.0, "0"), (0.0036, "0.4"), (0.006, "1"), (0.2134, "21"), (0.996, "99.6"), (1.0, "100")],
+)
+def test_interval_bounds_near_the_edges_keep_a_decimal(p, text):
+    """1000/1000 seeds give 99.6-100%: printed as 100-100% it would claim more than it shows."""
+    assert study.percent(p) == text
