@@ -151,8 +151,8 @@ def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs,
     model.optimizer.build(model.trainable_variables)
     model.reset_metrics()
     n_trainable = len(model.trainable_variables)
-    fresh = [
-        [v.value for v in variables]
+    fresh = [  # as NumPy arrays: stacking them then compiles nothing
+        [np.asarray(v.value) for v in variables]
         for variables in (model.optimizer.variables, model.metrics_variables)
     ]
     run = jax.jit(jax.vmap(_jax_loop(model, _batches(X, y, batch_size)), in_axes=(0, None, None)))
@@ -173,7 +173,7 @@ def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs,
         state = (
             values[:n_trainable],
             values[n_trainable:],
-            *([jnp.broadcast_to(v, (chunk, *v.shape)) for v in f] for f in fresh),
+            *([jnp.asarray(np.broadcast_to(v, (chunk, *v.shape))) for v in f] for f in fresh),
         )
         losses, done = [], 0
         try:

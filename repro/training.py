@@ -104,6 +104,7 @@ def _tensorflow_loop(model, X, y, batch_size):
 
 def _fit_jax(model, X, y, batch_size, epochs, verbose):
     import jax.numpy as jnp
+    import numpy as np
 
     batches = _batches(X, y, batch_size)
     if len(batches) > 16:  # one compiled scan would unroll every batch: step batch by batch
@@ -123,7 +124,7 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
     run = _cached(model, key, lambda: _jax_loop(model, batches))
     for n in _chunk_sizes(epochs, verbose):
         state, losses = run(state, fresh_metrics, jnp.zeros(n))
-        yield from (float(v) for v in losses)
+        yield from np.asarray(losses).tolist()  # iterating a JAX array would compile an unstack
     for variables, values in zip(
         (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables),
         state[:3],
