@@ -8,9 +8,11 @@ One module per concern, each importing only modules listed above it:
     cli       the command line: flags, validation, the memory estimate
     training  the fast training loop per backend, the naive fit, divergence, prediction
     compare   the comparison with the article: verdicts, the side-by-side block, --check
-    study     the reproduction study over many seeds
-    plots     the PNG of loss curves and predictions
+    seeds     many seeds at once: replayed initial weights, and JAX seeds trained together
+    study     the reproduction study over many seeds, and which way they train
+    plots     the PNG of loss curves (or a histogram of many seeds' errors) and predictions
     run       one run, start to finish: the record every script fills, and the terminal entry
+    helper    the study's second process on TensorFlow and PyTorch (python -m repro.helper)
 
 Nothing here imports Keras at import time: --help and bad input answer at once.
 """

@@ -82,3 +82,27 @@ def test_dash_is_standard_output_for_json_only():
     assert json.loads(raw.getvalue()) == {"a": [1, 2]}
     assert files.output_problem("-", allow_stdout=True) is None
     assert "only for --json" in files.output_problem("-", ".png")
+
+
+def test_package_modules_import_only_modules_above_them():
+    """The order repro/__init__.py (and the README) gives: a module may use the ones above it,
+    anywhere in its code, never one below it."""
+    import ast
+
+    from conftest import ROOT
+
+    package = ROOT / "repro"
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
+    order = [line.split()[0] for line in doc.splitlines() if line.startswith("    ")]
+    assert sorted(order) == sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    for k, name in enumerate(order):
+        used = set()
+        for node in ast.walk(ast.parse((package / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "repro":
+                used |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("repro."):
+                used.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                used |= {a.name.split(".")[1] for a in node.names if a.name.startswith("repro.")}
+        below = used - set(order[:k])
+        assert not below, f"repro/{name}.py imports {sorted(below)}, listed below it"
