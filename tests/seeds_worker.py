@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402
 import many_to_many_td  # noqa: E402
 import one_to_one  # noqa: E402
 from repro import seeds  # noqa: E402
@@ -85,8 +86,28 @@ def replay() -> dict:
     return found
 
 
+def diverging() -> list:
+    """Seeds trained together whose loss overflows: each history as the study records it."""
+    import many_to_one
+    from repro import study
+    from repro.cli import parse_args
+    from repro.run import Run
+
+    args = parse_args("many_to_one", ["--backend", "jax", "--epochs", "30", "--seeds", "4"])
+    run = Run(args, *common.make_data("many_to_one", 5))
+    run.train(many_to_one.build_model(args))
+
+    def exploding(args):  # the first model built gives every seed its optimizer: all overflow
+        model = many_to_one.build_model(args)
+        model.optimizer.learning_rate.assign(1e38)
+        return model
+
+    trained = study.train_together(run, exploding, [2, 3, 4])
+    return [{"seed": s, "history": h, "predictions": [float(v) for v in p]} for s, h, p in trained]
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as folder:
-        found = {"studies": studies(Path(folder)), "replay": replay()}
+        found = {"studies": studies(Path(folder)), "replay": replay(), "diverging": diverging()}
     found["tensorflow_imported"] = "tensorflow" in sys.modules  # seeding JAX needs none
     print(json.dumps(found))
