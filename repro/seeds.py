@@ -144,12 +144,10 @@ def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs,
     import jax.numpy as jnp
     import numpy as np
 
-    from repro.training import Interrupted, _batches, _chunk_sizes, _jax_loop
+    from repro.training import Interrupted, _batches, _chunk_sizes, _jax_loop, ready_for_jax_steps
 
     model = initial.model
-    model.make_train_function()  # builds the metrics the train step updates
-    model.optimizer.build(model.trainable_variables)
-    model.reset_metrics()
+    ready_for_jax_steps(model)
     n_trainable = len(model.trainable_variables)
     fresh = [  # as NumPy arrays: stacking them then compiles nothing
         [np.asarray(v.value) for v in variables]

@@ -102,6 +102,16 @@ def _tensorflow_loop(model, X, y, batch_size):
     return run
 
 
+def ready_for_jax_steps(model) -> None:
+    """What fit does on JAX before its first train_step, so that the step can be called alone."""
+    model.make_train_function()  # builds the metrics the train step updates
+    model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()  # fit starts every epoch from these, whatever an earlier fit left
+    record = getattr(model, "_record_training_state_sharding_spec", None)
+    if record is not None:  # older Keras 3 (3.5): the step pins its state to what fit recorded
+        record()
+
+
 def _fit_jax(model, X, y, batch_size, epochs, verbose):
     import jax.numpy as jnp
     import numpy as np
@@ -110,9 +120,7 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
     if len(batches) > 16:  # one compiled scan would unroll every batch: step batch by batch
         yield from _fit_stepwise(model, batches, epochs)
         return
-    model.make_train_function()  # builds the metrics the train step updates
-    model.optimizer.build(model.trainable_variables)
-    model.reset_metrics()  # fit starts every epoch from these, whatever an earlier fit left
+    ready_for_jax_steps(model)
     fresh_metrics = [v.value for v in model.metrics_variables]
     state = (
         [v.value for v in model.trainable_variables],
@@ -156,8 +164,13 @@ def _jax_loop(model, batches):
 def _fit_stepwise(model, batches, epochs):
     """One compiled train step per batch; the epoch's loss is the batch losses' weighted mean."""
     samples = sum(len(x) for x, _ in batches)
+
+    def batch_loss(x, y) -> float:  # Keras 3.5's train_on_batch reports a mean since the last
+        model.reset_metrics()  # reset, not its own batch's loss; later ones reset first
+        return float(model.train_on_batch(x, y))
+
     for _ in range(epochs):
-        yield sum(float(model.train_on_batch(x, y)) * len(x) for x, y in batches) / samples
+        yield sum(batch_loss(x, y) * len(x) for x, y in batches) / samples
 
 
 def _fit_eager(model, X, y, batch_size, epochs, verbose):

@@ -17,6 +17,7 @@ from repro import plots, seeds, study
 
 @pytest.fixture(scope="module")
 def together():
+    pytest.importorskip("jax")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "seeds_worker.py")],
         capture_output=True,
