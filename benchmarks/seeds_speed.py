@@ -66,12 +66,12 @@ def measure(backend: str, script: str, argv: list[str], seeds: int, one_by_one: 
     together = list(study.train_together(run, build_model, others))
     row["together"] = {"seeds": len(together), "seconds": time.perf_counter() - start}
     rel, abs_, verdicts = 0.0, 0.0, 0
+    targets, tolerance = run.targets, run.tolerance
     for (s1, h1, p1), (s2, h2, p2) in zip(alone, together, strict=False):
         assert s1 == s2
         h1, h2 = np.asarray(h1), np.asarray(h2)
         rel = max(rel, float(np.max(np.abs(h1 - h2) / np.abs(h1))))
         abs_ = max(abs_, float(np.max(np.abs(np.asarray(p1) - np.asarray(p2)))))
-        targets, tolerance = run.targets, run.tolerance
         p1, p2 = run.in_user_units(p1), run.in_user_units(p2)
         verdicts += reproduced(p1, targets, tolerance) != reproduced(p2, targets, tolerance)
     row["compared"] = {

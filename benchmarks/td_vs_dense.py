@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+from fit_speed import installed_backends  # noqa: E402
 
 import common  # noqa: E402
 from repro.backend import BACKENDS  # noqa: E402
@@ -80,12 +82,6 @@ def measure(backend: str, lengths: list[int], epochs: int, units: int) -> list[d
         )
         rows[-1]["max_abs_difference"] = rows[-2]["max_abs_difference"] = float(difference)
     return rows
-
-
-def installed_backends() -> list[str]:
-    import importlib.util
-
-    return [b for b, package in BACKENDS.items() if importlib.util.find_spec(package)]
 
 
 def main() -> None:

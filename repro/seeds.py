@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 
 from repro.backend import seed_everything
+from repro.cli import MEMORY_CAP_BYTES  # a chunk of seeds may use what one run may
 
 DRAWS = 256  # Python draws looked through for an initializer's seed: a model makes a handful
 
@@ -128,7 +129,7 @@ class InitialWeights:
         return self._replay(seed) if self.replayed else _values(self._built(seed))
 
 
-def seeds_per_chunk(seeds: int, bytes_per_seed: int, budget: int = 1 << 30) -> int:
+def seeds_per_chunk(seeds: int, bytes_per_seed: int, budget: int = MEMORY_CAP_BYTES) -> int:
     """How many seeds to train in one program: all of them, unless memory asks for fewer."""
     return max(1, min(seeds, budget // max(1, bytes_per_seed)))
 

@@ -16,11 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+import common
 from repro import seeds as many
 from repro.backend import seed_everything
 from repro.cli import estimate_memory
 from repro.compare import max_error, reproduced
-from repro.training import TrainingDiverged, load_initial_state, predict, train
+from repro.training import (
+    MAX_SCAN_BATCHES,
+    TrainingDiverged,
+    load_initial_state,
+    predict,
+    train,
+)
 
 
 def _progress(text: str) -> None:
@@ -29,11 +36,10 @@ def _progress(text: str) -> None:
 
 def trains_together(args) -> bool:
     """Whether the study's seeds train in one vectorized program: on JAX, with the fast loop,
-    when an epoch is one compiled scan (at most 16 batches, as in training._fit_jax)."""
-    import common
-
+    when an epoch is one compiled scan (as in training._fit_jax)."""
     samples = common.FRAMINGS[args.script].x_shape(args.length)[0]
-    return args.backend == "jax" and args.fit == "fast" and -(-samples // args.batch_size) <= 16
+    batches = math.ceil(samples / args.batch_size)
+    return args.backend == "jax" and args.fit == "fast" and batches <= MAX_SCAN_BATCHES
 
 
 def train_one_by_one(run, build_model, seeds):

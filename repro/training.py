@@ -102,6 +102,9 @@ def _tensorflow_loop(model, X, y, batch_size):
     return run
 
 
+MAX_SCAN_BATCHES = 16  # on JAX, an epoch of up to this many batches is one compiled scan
+
+
 def ready_for_jax_steps(model) -> None:
     """What fit does on JAX before its first train_step, so that the step can be called alone."""
     model.make_train_function()  # builds the metrics the train step updates
@@ -117,7 +120,7 @@ def _fit_jax(model, X, y, batch_size, epochs, verbose):
     import numpy as np
 
     batches = _batches(X, y, batch_size)
-    if len(batches) > 16:  # one compiled scan would unroll every batch: step batch by batch
+    if len(batches) > MAX_SCAN_BATCHES:  # one scan would unroll every batch: step batch by batch
         yield from _fit_stepwise(model, batches, epochs)
         return
     ready_for_jax_steps(model)
