@@ -21,10 +21,11 @@ def build_model(args):
     import keras  # imported here so that --help and bad input never wait for it
     from keras import layers
 
+    n_neurons = args.units  # the article's n_neurons = length (5)
     model = keras.Sequential(
         [
             keras.Input(shape=(args.length, 1)),  # (time steps, features) of one sample
-            layers.LSTM(args.units),  # only the state after the last step
+            layers.LSTM(n_neurons),  # only the state after the last step
             layers.Dense(args.length),  # one output per time step, all from that state
         ]
     )
@@ -36,20 +37,26 @@ def main(argv: list[str] | None = None) -> int:
     """Run with these command-line arguments (none: the article's settings); the exit status."""
     args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
-    ## Data: X (1, length, 1) = one sample of length steps; y (1, length) = one vector
-    X, y = common.make_data(SCRIPT, args.length, args.sequence)  # sequence: --values, scaled
+    ## Data: one sample of five time steps; the target is the whole sequence as one vector
+    length = args.length  # 5, or the number of --values
+    seq = common.echo_sequence(length) if args.sequence is None else args.sequence
+    X = seq.reshape(1, length, 1)
+    y = seq.reshape(1, length)
 
     ## Model
     run = Run(args, X, y)
-    with run.timed("build"):
-        model = build_model(args)
+    model = build_model(args)
     model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
-    ## Train: one sample, so each epoch is exactly one weight update
-    run.train(model)
+    ## Train
+    n_epoch = args.epochs  # the article's 500
+    n_batch = args.batch_size  # 1: the one sample, so each epoch is exactly one weight update
+    # model.fit's updates and losses, without its per-epoch overhead (--fit naive: model.fit)
+    run.fit(model, X, y, epochs=n_epoch, batch_size=n_batch, verbose=args.verbose)
 
     ## Evaluate
-    common.print_predictions(run.predictions, run.digits)
+    result = model.predict(X, batch_size=n_batch, verbose=0)
+    common.print_predictions(run.predicted(result), run.digits)
     return finish(run, build_model)
 
 

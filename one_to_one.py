@@ -21,10 +21,11 @@ def build_model(args):
     import keras  # imported here so that --help and bad input never wait for it
     from keras import layers
 
+    n_neurons = args.units  # the article's n_neurons = length (5)
     model = keras.Sequential(
         [
             keras.Input(shape=(1, 1)),  # (time steps, features) of one sample
-            layers.LSTM(args.units),
+            layers.LSTM(n_neurons),
             layers.Dense(1),
         ]
     )
@@ -36,20 +37,26 @@ def main(argv: list[str] | None = None) -> int:
     """Run with these command-line arguments (none: the article's settings); the exit status."""
     args = start(SCRIPT, argv)  # flags checked, then Keras imported and seeded
 
-    ## Data: X (length, 1, 1) = length samples of one step; y (length, 1) = the same values
-    X, y = common.make_data(SCRIPT, args.length, args.sequence)  # sequence: --values, scaled
+    ## Data: five samples of one time step and one feature each; the targets are the inputs
+    length = args.length  # 5, or the number of --values
+    seq = common.echo_sequence(length) if args.sequence is None else args.sequence
+    X = seq.reshape(len(seq), 1, 1)
+    y = seq.reshape(len(seq), 1)
 
     ## Model
     run = Run(args, X, y)
-    with run.timed("build"):
-        model = build_model(args)
+    model = build_model(args)
     model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
-    ## Train: the batch is the whole set, so each epoch is exactly one weight update
-    run.train(model)
+    ## Train
+    n_epoch = args.epochs  # the article's 1000
+    n_batch = args.batch_size  # the whole set (5): each epoch is exactly one weight update
+    # model.fit's updates and losses, without its per-epoch overhead (--fit naive: model.fit)
+    run.fit(model, X, y, epochs=n_epoch, batch_size=n_batch, verbose=args.verbose)
 
     ## Evaluate
-    common.print_predictions(run.predictions, run.digits)
+    result = model.predict(X, batch_size=n_batch, verbose=0)
+    common.print_predictions(run.predicted(result), run.digits)
     return finish(run, build_model)
 
 

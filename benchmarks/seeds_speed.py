@@ -33,14 +33,14 @@ from repro.backend import BACKENDS  # noqa: E402
 
 def first_run(backend: str, script: str, argv: list[str]):
     """The script's run under argv, trained: (its Run, its build_model)."""
+    from repro.cli import check_head_length
     from repro.run import Run, start
 
     module = importlib.import_module(common.SCRIPT_MODULES[script])
+    add_arguments = getattr(module, "add_arguments", None)
+    check = check_head_length if add_arguments else None  # many_to_many_td.py's --head
     args = start(
-        module.SCRIPT,
-        ["--backend", backend, "--verbose", "0", *argv],
-        getattr(module, "add_arguments", None),
-        getattr(module, "check_arguments", None),
+        module.SCRIPT, ["--backend", backend, "--verbose", "0", *argv], add_arguments, check
     )
     run = Run(args, *common.make_data(module.SCRIPT, args.length, args.sequence))
     run.train(module.build_model(args))

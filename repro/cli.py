@@ -98,12 +98,14 @@ def choose_backend(asked: str | None) -> str:
     return running
 
 
-def build_parser(script: str) -> argparse.ArgumentParser:
-    """The shared CLI; defaults are the article's settings for `script`."""
+def build_parser(script: str, prog: str | None = None, description: str | None = None):
+    """The shared CLI; defaults are the article's settings for `script` (a section's name). A
+    script in questions/ gives its own prog (its path) and description."""
     section = common.ARTICLE[script]
     p = _Parser(
-        prog=f"{common.SCRIPT_MODULES[script]}.py",
-        description=f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
+        prog=prog or f"{common.SCRIPT_MODULES[script]}.py",
+        description=description
+        or f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
         "print the model summary, the predictions and how they compare with the article.",
     )
     add = p.add_argument
@@ -309,18 +311,41 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def parse_args(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
+# Keras 3's TimeDistributed calls the wrapped layer once per time step in the training graph, so
+# the graph grows with the length: at 1000 steps one epoch takes some 30 s to compile and 1.4 GB.
+MAX_TIMEDISTRIBUTED_STEPS = 1000
+
+
+def check_head_length(args: argparse.Namespace) -> None:
+    """--head timedistributed: refuse a length too long to compile here, and hint from 200 steps
+    that --head dense computes the same outputs with the same weights at a fraction of the cost."""
+    if args.head == "dense" or args.length < 200:
+        return
+    cost = f"at {args.length} steps the TimeDistributed head compiles one Dense call per step"
+    if args.length > MAX_TIMEDISTRIBUTED_STEPS:
+        raise UsageError(
+            f"argument --length: {cost}, which takes many minutes and GiBs; pass --head dense "
+            f"(the same 6 weights on every step, the same outputs) or at most --length "
+            f"{MAX_TIMEDISTRIBUTED_STEPS}"
+        )
+    print(f"hint: {cost}; --head dense computes the same with the same 6 weights", file=sys.stderr)
+
+
+def parse_args(
+    script: str, argv=None, add_arguments=None, check=None, prog=None, description=None
+) -> argparse.Namespace:
     """Parse and validate the CLI; bad input prints one line and exits with status 2.
 
     argv None means no arguments (the defaults), not sys.argv: main() called from a notebook must
     not read the kernel's own command line. A script adds flags of its own with
     add_arguments(parser), and checks them (raising UsageError) with check(args), which sees the
     shared flags already validated."""
-    parser = build_parser(script)
+    parser = build_parser(script, prog, description)
     if add_arguments:
         add_arguments(parser)
     try:
         args = validate(script, parser.parse_args([] if argv is None else argv))
+        args.program = parser.prog  # the script as the JSON file and the plot name it
         if check:
             check(args)
         return args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,12 +15,14 @@ from repro import cli, compare, files, plots, study, training
 from repro.backend import import_keras
 
 
-def start(script: str, argv=None, add_arguments=None, check=None) -> argparse.Namespace:
+def start(
+    script: str, argv=None, add_arguments=None, check=None, prog=None, description=None
+) -> argparse.Namespace:
     """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded.
 
     With --json -, standard output is kept for the JSON alone: until finish() writes it, what
     the script prints goes to standard error."""
-    args = cli.parse_args(script, argv, add_arguments, check)
+    args = cli.parse_args(script, argv, add_arguments, check, prog, description)
     if args.json == "-":
         args.stdout, sys.stdout = sys.stdout, sys.stderr
     import_keras(args)
@@ -54,9 +57,8 @@ class Run:
     history: list = field(default_factory=list)  # the loss of every epoch
     predictions: object = None  # one float per target, in the targets' units
     scaled_predictions: object = None  # as the model gave them (the same without --values)
-    seconds: dict = field(default_factory=dict)  # wall time per phase: build, fit, predict
+    seconds: dict = field(default_factory=dict)  # wall time per phase: fit, and study
     extra: dict = field(default_factory=dict)  # the script's own results, for the JSON file
-    known: dict | None = None  # expected differences: article value -> (this run, reason)
 
     @property
     def targets(self):
@@ -84,38 +86,56 @@ class Run:
         """A with-block whose wall time is added to seconds[phase]."""
         return training.timed(self.seconds, phase)
 
-    def train(self, model) -> None:
-        """Train `model` with the run's settings, then predict the targets."""
+    def fit(self, model, X, y, epochs: int, batch_size: int, verbose: int = 1):
+        """model.fit(X, y, epochs=..., batch_size=..., verbose=...) done the run's --fit way: the
+        fast loop (the same updates and per-epoch losses without Keras' per-epoch overhead) or
+        model.fit itself (--fit naive). Returns a keras History, as model.fit does."""
         self.model = model
-        self.history, self.scaled_predictions = training.fit_and_predict(
-            self.args, model, self.X, self.y, self.seconds
-        )
+        with self.timed("fit"):
+            self.history = training.fit(self.args, model, X, y, epochs, batch_size, verbose)
+        steps = math.ceil(len(X) / batch_size)
+        return training.as_history(model, self.history, epochs, steps, verbose)
+
+    def predicted(self, result):
+        """Keep model.predict's result; returns it flat, in the targets' units (--values)."""
+        self.scaled_predictions = np.asarray(result, "float64").ravel()
         self.predictions = self.in_user_units(self.scaled_predictions)
+        return self.predictions
+
+    def train(self, model) -> None:
+        """fit and predict with the run's settings, as the scripts do (for the apparatus)."""
+        args = self.args
+        self.fit(model, self.X, self.y, args.epochs, args.batch_size, args.verbose)
+        self.predicted(model.predict(self.X, batch_size=args.batch_size, verbose=0))
 
 
-def finish(run: Run, build_model) -> int:
-    """Print the parameter check, the derivation and the side-by-side block; run the study
-    (which rebuilds the model with `build_model` for every further seed); save plot and JSON.
+def finish(run: Run, build_model, report: bool = True) -> int:
+    """Print the parameter check, the derivation and the side-by-side block (a question's script,
+    which prints its own results, passes report=False); run the study (which rebuilds the model
+    with `build_model` for every further seed); save plot and JSON.
 
     Returns the exit status: 1 under --check when something is a MISMATCH, else 0."""
     args, model, targets = run.args, run.model, run.targets
     rows = common.layer_rows(model)
-    counts_ok = common.print_parameter_check(rows)
-    lstm = model.layers[0]
-    print()
-    print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
+    known = compare.known_differences(args)
     comparison = compare.comparison_rows(
-        args, rows, run.predictions, targets, run.known, run.tolerance, max(3, run.digits + 1)
+        args, rows, run.predictions, targets, known, run.tolerance, max(3, run.digits + 1)
     )
-    compare.print_side_by_side(args, comparison, run.tolerance)
+    counts_ok = all(r["params"] == r["formula_params"] for r in rows)
     passed = counts_ok and all(c["verdict"] != "MISMATCH" for c in comparison)
-    print(
-        f"max |prediction - target| = "
-        f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
-        f"final loss {run.history[-1]:.6g}"
-    )
+    if report:
+        common.print_parameter_check(rows)
+        lstm = model.layers[0]
+        print()
+        print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
+        compare.print_side_by_side(args, comparison, run.tolerance)
+        print(
+            f"max |prediction - target| = "
+            f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
+            f"final loss {run.history[-1]:.6g}"
+        )
     results = {
-        "script": f"{common.SCRIPT_MODULES[args.script]}.py",
+        "script": args.program,
         "section": common.ARTICLE[args.script].title,
         "config": {k: getattr(args, k) for k in cli.CONFIG_KEYS},
         "backend": args.backend,
@@ -150,7 +170,7 @@ def finish(run: Run, build_model) -> int:
     if args.plot:
         plots.plot(
             args.plot,
-            f"{common.SCRIPT_MODULES[args.script]}.py: {common.ARTICLE[args.script].title}",
+            f"{args.program}: {common.ARTICLE[args.script].title}",
             histories,
             run.predictions,
             targets,

@@ -50,7 +50,7 @@ def train_one_by_one(run, build_model, seeds):
         load_initial_state(model, build_model(args))  # as new, without compiling again
         try:
             history = train(model, run.X, run.y, args.epochs, args.batch_size, args.fit)
-            predictions = predict(model, run.X)
+            predictions = predict(model, run.X, args.batch_size)
         except TrainingDiverged as e:
             history, predictions = e.history, [math.nan] * len(run.targets)
         yield seed, history, predictions

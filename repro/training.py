@@ -241,12 +241,12 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
     return history
 
 
-def predict(model, X):
-    """The model's outputs for X as a flat float64 NumPy array (one value per echo target)."""
-    import keras
+def predict(model, X, batch_size: int | None = None):
+    """model.predict(X, batch_size=..., verbose=0) as a flat float64 NumPy array (one value per
+    echo target), as the scripts print it."""
     import numpy as np
 
-    return np.asarray(keras.ops.convert_to_numpy(model(X, training=False)), "float64").ravel()
+    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), "float64").ravel()
 
 
 @contextlib.contextmanager
@@ -259,18 +259,23 @@ def timed(seconds: dict, phase: str):
         seconds[phase] = round(seconds.get(phase, 0.0) + time.perf_counter() - start, 4)
 
 
-def fit_and_predict(args, model, X, y, seconds: dict | None = None, verbose: int | None = None):
-    """Train with the script's settings and predict; returns (loss history, predictions).
+def fit(args, model, X, y, epochs: int, batch_size: int, verbose: int) -> list:
+    """Train as the run's --fit says and return the loss of every epoch.
 
     A loss that turns NaN or infinite ends the process with a one-line message and status 1."""
-    seconds = {} if seconds is None else seconds
-    verbose = args.verbose if verbose is None else verbose
     try:
-        with timed(seconds, "fit"):
-            history = train(model, X, y, args.epochs, args.batch_size, args.fit, verbose)
+        return train(model, X, y, epochs, batch_size, args.fit, verbose)
     except TrainingDiverged as e:
         print(f"error: training stopped: {e}", file=sys.stderr)
         raise SystemExit(1) from None
-    with timed(seconds, "predict"):
-        predictions = predict(model, X)
-    return history, predictions
+
+
+def as_history(model, losses: list, epochs: int, steps: int, verbose: int):
+    """What model.fit returns, a keras.callbacks.History, for these per-epoch losses."""
+    import keras
+
+    history = keras.callbacks.History()
+    history.set_model(model)
+    history.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+    history.epoch, history.history = list(range(len(losses))), {"loss": list(losses)}
+    return history

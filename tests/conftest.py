@@ -11,11 +11,31 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SCRIPTS = {
+SCRIPTS = {  # the article's sections and their scripts
     "one_to_one": "one_to_one.py",
     "many_to_one": "many_to_one.py",
     "many_to_many": "many_to_many_td.py",
 }
+QUESTIONS = {  # the readers' questions and their scripts, by the article section each trains
+    "td_or_dense": ("questions/td_or_dense.py", "many_to_many"),
+}
+ALL_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
+# Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:
+# every test that uses one is in the slow tier (python -m pytest -m "not slow" leaves it out)
+SLOW_FIXTURES = {
+    "default_runs",
+    "backend_runs",
+    "fast_and_naive",
+    "together",
+    "terminal",
+    "notebook",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 def user_env() -> dict:
@@ -29,7 +49,7 @@ def start_script(name: str, *args: str, backend: str = "tensorflow", pythonpath:
     """Start one script in a fresh Python process, as `python SCRIPT ARGS` would."""
     env = dict(user_env(), KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
     return subprocess.Popen(
-        [sys.executable, str(ROOT / SCRIPTS.get(name, name)), *args],
+        [sys.executable, str(ROOT / ALL_SCRIPTS.get(name, name)), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -92,3 +112,43 @@ def default_runs_on(backend: str, folder: Path, again=("many_to_many",)) -> dict
 def default_runs(tmp_path_factory):
     """TensorFlow: each script once at its defaults (the article's settings); shared by tests."""
     return default_runs_on("tensorflow", tmp_path_factory.mktemp("tensorflow"), again=SCRIPTS)
+
+
+QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
+
+
+@pytest.fixture(scope="session")
+def quick_runs(tmp_path_factory):
+    """The quick tier's end-to-end runs: every script, the article's and the questions', once in
+    a process of its own at QUICK_EPOCHS epochs with --json (and one --plot), and the study's
+    second process (python -m repro.helper) on a job of one seed, all started together."""
+    from repro import cli
+
+    folder = tmp_path_factory.mktemp("quick")
+    jobs = {}
+    for name in ALL_SCRIPTS:
+        argv = ["--epochs", str(QUICK_EPOCHS), "--json", str(folder / f"{name}.json")]
+        if name == "one_to_one":
+            argv += ["--plot", str(folder / "one_to_one.png")]
+        jobs[name] = ((name, *argv), {})
+    started = {key: start_script(*args, **kw) for key, (args, kw) in jobs.items()}
+    settings = vars(cli.parse_args("many_to_one", ["--epochs", "5", "--seed", "3"]))
+    settings = {k: v for k, v in settings.items() if k not in ("scaling", "stdout")}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "repro.helper"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=dict(user_env(), PYTHONHASHSEED="0"),
+    )
+    helper_out = helper.communicate(json.dumps({"args": settings, "seeds": [3, 4]}), timeout=600)
+    results = {}
+    for name, proc in started.items():
+        done = finish(proc)
+        path = folder / f"{name}.json"
+        results[name] = (done, json.loads(path.read_text()) if path.exists() else None)
+    results["helper"] = (helper.returncode, *helper_out)
+    results["folder"] = folder
+    return results

@@ -35,7 +35,7 @@ def studies(folder: Path) -> dict:
     found = {}
     for name, module, extra in [
         ("one_to_one", one_to_one, []),
-        ("many_to_many", many_to_many_td, ["--no-heads"]),
+        ("many_to_many", many_to_many_td, []),
     ]:
         study = run(module, [*FLAGS, *extra, "--seeds", "9"], folder)
         first = study["config"]["seed"]

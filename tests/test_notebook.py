@@ -12,7 +12,10 @@ CELLS = [
     "import one_to_one\nstatus = one_to_one.main()  # no arguments: the article's settings\n"
     "print('status', status)",
     "status = one_to_one.main(['--epochs', '1200', '--verbose', '0'])\nprint('status', status)",
-    "%run many_to_many_td.py --epochs 1500 --no-heads --verbose 0",
+    "%run many_to_many_td.py --epochs 1500 --verbose 0",
+    "from questions import td_or_dense\nstatus = td_or_dense.main(['--verbose', '0'])\n"
+    "print('status', status)",
+    "%run questions/td_or_dense.py --verbose 0",
 ]
 
 
@@ -41,3 +44,12 @@ def test_a_notebook_prints_the_articles_predictions(notebook, cell):
         assert out.rstrip().endswith("status 0")
     errors = [o for o in notebook.cells[cell].outputs if o.get("output_type") == "error"]
     assert errors == []
+
+
+@pytest.mark.parametrize("cell", [4, 5])
+def test_a_question_runs_in_a_notebook_through_main_and_run(notebook, cell):
+    out = stdout_of(notebook.cells[cell])
+    assert predictions_in(out) == ["0.0", "0.2", "0.4", "0.6", "0.8"]  # the article's model
+    assert "Output heads on the same trained LSTM" in out and "Answer: " in out
+    if cell == 4:
+        assert out.rstrip().endswith("status 0")

@@ -109,6 +109,7 @@ def test_many_seeds_plot_a_histogram_of_their_errors():
     plt.close(fig)
 
 
+@pytest.mark.slow  # a TensorFlow study in two processes
 def test_a_study_split_over_two_processes_equals_one_by_one(tmp_path, capsys, monkeypatch):
     """TensorFlow: with a second core and seeds enough, some seeds train in repro.helper. They
     must come back exactly as this process would have trained them (a reader's own values too,
@@ -193,3 +194,21 @@ def test_seeds_trained_together_stop_their_history_at_the_first_nan(together):
         assert 1 <= len(history) < 30, seed["seed"]
         assert not np.isfinite(history[-1]) and np.isfinite(history[:-1]).all()
         assert np.isnan(seed["predictions"]).all()
+
+
+def test_the_studys_second_process_trains_a_seed_as_a_run_of_its_own(quick_runs, tmp_path, capsys):
+    """python -m repro.helper, given a job of seeds 3 and 4 (5 epochs of many_to_one.py), writes
+    one JSON line per seed; seed 3 equals a run with --seed 3."""
+    import many_to_one
+    from conftest import run_main
+
+    code, out, err = quick_runs["helper"]
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [seed for seed, _, _ in lines] == [3, 4]
+    alone = tmp_path / "alone.json"
+    argv = ["--epochs", "5", "--seed", "3", "--verbose", "0", "--json", str(alone)]
+    assert run_main(many_to_one, argv, capsys)[0] == 0
+    result = json.loads(alone.read_text())
+    assert lines[0][1:] == [result["loss_history"], result["predictions"]]
+    assert lines[1][1] != lines[0][1]  # seed 4 from its own initial weights

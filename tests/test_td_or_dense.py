@@ -1,6 +1,9 @@
-"""TimeDistributed(Dense) against Dense on 3D input, the other heads, and the framings table."""
+"""questions/td_or_dense.py: TimeDistributed(Dense) against Dense on 3D input, the other heads,
+where the wrapper matters; many_to_many_td.py --head dense; and the framings table."""
 
 import argparse
+import json
+import re
 import sys
 
 import numpy as np
@@ -9,6 +12,7 @@ import pytest
 import common
 import many_to_many_td
 from conftest import ROOT, printed_predictions, run_main
+from questions import td_or_dense
 from repro import cli, training
 from repro.backend import seed_everything
 
@@ -24,7 +28,7 @@ def heads():
     model = many_to_many_td.build_model(args)
     X, y = common.make_data("many_to_many", 5)
     training.train(model, X, y, 20, 1)  # any weights will do; trained ones are not all-zero biases
-    return {h["head"]: h for h in many_to_many_td.compare_heads(model, X)}
+    return {h["head"]: h for h in td_or_dense.compare_heads(model, X)}
 
 
 def test_dense_and_timedistributed_agree_with_the_same_weights(heads):
@@ -44,7 +48,7 @@ def test_head_counts_match_the_formulas(heads):
 
 
 def test_dense_head_reproduces_the_echo_at_the_default_seed(capsys):
-    argv = ["--head", "dense", "--no-heads", "--check", "--verbose", "0"]
+    argv = ["--head", "dense", "--check", "--verbose", "0"]
     code, out, _ = run_main(many_to_many_td, argv, capsys)
     assert code == 0
     assert printed_predictions(out) == [common.fmt(v) for v in common.echo_sequence(5)]
@@ -67,23 +71,16 @@ def test_readme_framings_table_is_the_generated_one():
     assert common.framings_markdown() in (ROOT / "README.md").read_text()
 
 
-def test_default_run_prints_the_head_comparison(default_runs):
-    proc, result = default_runs["many_to_many"]
-    assert "Output heads on the same trained LSTM" in proc.stdout
-    assert [h["params"] for h in result["heads"]] == [6, 6, 30, 130, 30]
-    assert result["heads"][1]["max_abs_difference"] <= FLOAT32_ROUNDING
-
-
 def test_large_heads_are_counted_not_built_past_their_size_limits():
-    assert many_to_many_td.heads_too_big(5, 5) is None
-    assert many_to_many_td.heads_too_big(400, 5) is None
-    assert "weights" in many_to_many_td.heads_too_big(10_000, 5)  # 500 million: 2 GiB
-    assert "separate layers" in many_to_many_td.heads_too_big(600, 2)
+    assert td_or_dense.heads_too_big(5, 5) is None
+    assert td_or_dense.heads_too_big(400, 5) is None
+    assert "weights" in td_or_dense.heads_too_big(10_000, 5)  # 500 million: 2 GiB
+    assert "separate layers" in td_or_dense.heads_too_big(600, 2)
     steps, units = 600, 2
     args = argparse.Namespace(length=steps, units=units, lr=0.001, head="dense")
     model = many_to_many_td.build_model(args)
     X, _ = common.make_data("many_to_many", steps)
-    rows = many_to_many_td.compare_heads(model, X)  # decided from the sizes, before building
+    rows = td_or_dense.compare_heads(model, X)  # decided from the sizes, before building
     assert [h["params"] for h in rows] == [
         common.dense_params(units, 1),
         common.dense_params(units, 1),
@@ -100,7 +97,7 @@ def test_a_timedistributed_head_too_long_to_compile_is_refused_before_keras(caps
             "many_to_many",
             list(argv),
             many_to_many_td.add_arguments,
-            many_to_many_td.check_arguments,
+            cli.check_head_length,
         )
 
     with pytest.raises(SystemExit) as e:
@@ -116,7 +113,7 @@ def test_a_timedistributed_head_too_long_to_compile_is_refused_before_keras(caps
 
 
 def test_where_the_wrapper_still_matters():
-    rows = {w["layer"]: w for w in many_to_many_td.where_the_wrapper_matters(steps=5)}
+    rows = {w["layer"]: w for w in td_or_dense.where_the_wrapper_matters(steps=5)}
     dense = rows["Dense(1)"]  # the article's case: the same layer either way
     assert dense["timedistributed"] == dense["alone"] == "(None, 5, 1)"
     assert dense["timedistributed_params"] == dense["alone_params"] == common.dense_params(5, 1)
@@ -128,10 +125,43 @@ def test_where_the_wrapper_still_matters():
     assert conv["alone"].startswith("refused by Keras: ") and conv["alone_params"] is None
 
 
-def test_default_run_prints_where_the_wrapper_matters(default_runs):
-    proc, result = default_runs["many_to_many"]
-    assert "Where TimeDistributed still changes the result" in proc.stdout
+def test_the_question_prints_both_tables_and_writes_them_to_json(tmp_path, capsys):
+    out_json = tmp_path / "td.json"
+    argv = ["--length", "7", "--units", "3", "--epochs", "30", "--verbose", "0"]
+    code, out, _ = run_main(td_or_dense, [*argv, "--json", str(out_json)], capsys)
+    assert code == 0
+    result = json.loads(out_json.read_text())
+    assert result["script"] == "questions/td_or_dense.py"
+    dense = common.dense_params(3, 1)
+    assert [h["params"] for h in result["heads"]] == [
+        dense,  # TimeDistributed(Dense(1))
+        dense,  # Dense(1) on the 3D output
+        common.dense_params(3, 7),  # last state -> Dense(7)
+        common.dense_params(7 * 3, 7),  # Flatten -> Dense(7)
+        7 * dense,  # 7 unshared Dense(1)
+    ]
+    assert result["heads"][1]["max_abs_difference"] <= FLOAT32_ROUNDING
     assert [w["layer"] for w in result["wrapper"]] == ["Dense(1)", "Flatten()", "Conv2D(4, 3)"]
+    tables = out.split("Output heads on the same trained LSTM")[1]
+    assert "Where TimeDistributed still changes the result" in tables
+    for h in result["heads"]:  # each head's row: its name, count and formula as in the JSON
+        assert re.search(
+            rf"^  {re.escape(h['head'])} +{h['params']} +{re.escape(h['formula'])} ", tables, re.M
+        )
+    assert (
+        "Side by side" not in out and "Model:" not in out
+    )  # the question's tables, not the article's
+    difference = f"{result['heads'][1]['max_abs_difference']:.1e}"
+    assert out.strip().splitlines()[-1] == (
+        "Answer: after return_sequences=True, Dense(1) on the 3D output has 4 weights like "
+        f"TimeDistributed(Dense(1)) (4), and their outputs differ by at most {difference}: the "
+        "same layer. The wrapper changes the result only for Flatten(), Conv2D(4, 3)."
+    )
+
+
+def test_the_article_script_no_longer_prints_the_tables(default_runs):
+    proc, result = default_runs["many_to_many"]
+    assert "Output heads" not in proc.stdout and "heads" not in result and "wrapper" not in result
 
 
 def test_the_td_vs_dense_benchmark_finds_the_same_outputs():

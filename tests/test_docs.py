@@ -1,0 +1,57 @@
+"""The README and docs/: links that resolve, every flag documented, every question in the table."""
+
+import importlib
+import re
+
+import pytest
+
+from conftest import ALL_SCRIPTS, ROOT, run_main
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(page) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces to -."""
+    found = set()
+    for heading in re.findall(r"^#+ (.+)$", page.read_text(), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(slug)
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_relative_link_resolves(page):
+    links = [link for link in LINK.findall(page.read_text()) if "://" not in link]
+    assert links or page.name != "README.md"
+    for link in links:
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        assert target.exists(), f"{page.name}: {link} points to nothing"
+        if anchor:
+            assert anchor in anchors(target), f"{page.name}: {link} names no heading"
+
+
+def test_every_page_in_docs_is_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for page in (ROOT / "docs").glob("*.md"):
+        assert f"(docs/{page.name})" in readme
+
+
+@pytest.mark.parametrize("script", ALL_SCRIPTS.values())
+def test_every_flag_in_help_is_on_the_command_line_page(script, capsys):
+    module = importlib.import_module(script.removesuffix(".py").replace("/", "."))
+    code, out, _ = run_main(module, ["--help"], capsys)
+    assert code == 0
+    flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", out))
+    assert {"--epochs", "--seed", "--json"} <= flags  # the help was read
+    page = (ROOT / "docs" / "command-line.md").read_text()
+    for flag in flags:
+        assert re.search(rf"`{flag}[ `]", page), f"{script}: {flag} is not on docs/command-line.md"
+
+
+def test_the_readers_questions_table_has_a_row_per_question_script():
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Readers' questions")[1].split("\n## ")[0]
+    for script in sorted((ROOT / "questions").glob("*.py")):
+        assert f"`python questions/{script.name}" in table, script.name
