@@ -10,6 +10,8 @@ must then produce all five values at once from that single vector.
 Expected: the model summary (140 + 30 = 170 parameters), then 0.0 0.2 0.4 0.6 0.8 one per line.
 """
 
+import numpy as np
+
 import common
 from repro.run import Run, finish, run_program, start
 
@@ -39,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ## Data: one sample of five time steps; the target is the whole sequence as one vector
     length = args.length  # 5, or the number of --values
-    seq = common.echo_sequence(length) if args.sequence is None else args.sequence
+    seq = np.array([i / length for i in range(length)], "float32")  # the article's 0.0 ... 0.8
+    if args.sequence is not None:  # --values: a reader's own sequence, scaled for the network
+        seq = args.sequence
     X = seq.reshape(1, length, 1)
     y = seq.reshape(1, length)
 

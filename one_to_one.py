@@ -10,6 +10,8 @@ memory is never used: this is the baseline the other two scripts improve on.
 Expected: the model summary (140 + 6 = 146 parameters), then 0.0 0.2 0.4 0.6 0.8 one per line.
 """
 
+import numpy as np
+
 import common
 from repro.run import Run, finish, run_program, start
 
@@ -39,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ## Data: five samples of one time step and one feature each; the targets are the inputs
     length = args.length  # 5, or the number of --values
-    seq = common.echo_sequence(length) if args.sequence is None else args.sequence
+    seq = np.array([i / length for i in range(length)], "float32")  # the article's 0.0 ... 0.8
+    if args.sequence is not None:  # --values: a reader's own sequence, scaled for the network
+        seq = args.sequence
     X = seq.reshape(len(seq), 1, 1)
     y = seq.reshape(len(seq), 1)
 

@@ -187,6 +187,22 @@ def print_heads(heads: list[dict], wrapper: list[dict]) -> None:
     )
 
 
+# Two units in the last place of a float32 near 1: the two heads sum the same products in
+# different orders, so this far apart their outputs still count as the same
+FLOAT32_ROUNDING = 2 * 2.0**-23
+
+
+def not_the_same(heads: list[dict]) -> str | None:
+    """Why TimeDistributed(Dense(1)) and Dense(1) would not be the same layer here (--check), or
+    None: the same weight count, and outputs apart by float32 rounding at most."""
+    td, dense = heads[0], heads[1]
+    if td["params"] != dense["params"]:
+        return f"{td['head']} has {td['params']} weights, {dense['head']} {dense['params']}"
+    if not dense["max_abs_difference"] <= FLOAT32_ROUNDING:
+        return f"their outputs differ by {dense['max_abs_difference']:.1e}, over float32 rounding"
+    return None
+
+
 def answer(heads: list[dict], wrapper: list[dict]) -> str:
     """The tables' verdict in one line, from their numbers."""
     td, dense = heads[0], heads[1]
@@ -217,11 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     common.print_predictions(run.predicted(result), run.digits)
 
     ## Results: other heads on the trained LSTM, and where the wrapper still matters
-    run.extra["heads"] = compare_heads(model, X)
-    run.extra["wrapper"] = where_the_wrapper_matters()
-    print_heads(run.extra["heads"], run.extra["wrapper"])
-    print("\n" + answer(run.extra["heads"], run.extra["wrapper"]))
-    return finish(run, many_to_many_td.build_model, report=False)
+    heads, wrapper = compare_heads(model, X), where_the_wrapper_matters()
+    run.extra.update(head=args.head, heads=heads, wrapper=wrapper)
+    print_heads(heads, wrapper)
+    print("\n" + answer(heads, wrapper))
+    return finish(run, many_to_many_td.build_model, report=False, failed=not_the_same(heads))
 
 
 if __name__ == "__main__":

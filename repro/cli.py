@@ -15,7 +15,7 @@ import common
 from repro import files, values
 from repro.backend import BACKENDS
 
-# Default seeds, per script and backend. Each was chosen by a seed sweep (README, "Seeds") so that
+# Default seeds, per script and backend. Each was chosen by a seed sweep (docs/reproduction.md) so
 # the default run prints the article's predictions with a margin, at both ends of the versions
 # allowed: max |prediction - target| below 0.04 (0.05 would print another value). JAX before 0.5
 # draws other random numbers from the same key, so its many-to-many seed is one of the few of
@@ -322,13 +322,13 @@ def check_head_length(args: argparse.Namespace) -> None:
     if args.head == "dense" or args.length < 200:
         return
     cost = f"at {args.length} steps the TimeDistributed head compiles one Dense call per step"
+    same = f"the same {args.units + 1} weights on every step, the same outputs"
     if args.length > MAX_TIMEDISTRIBUTED_STEPS:
         raise UsageError(
             f"argument --length: {cost}, which takes many minutes and GiBs; pass --head dense "
-            f"(the same 6 weights on every step, the same outputs) or at most --length "
-            f"{MAX_TIMEDISTRIBUTED_STEPS}"
+            f"({same}) or at most --length {MAX_TIMEDISTRIBUTED_STEPS}"
         )
-    print(f"hint: {cost}; --head dense computes the same with the same 6 weights", file=sys.stderr)
+    print(f"hint: {cost}; --head dense computes {same}", file=sys.stderr)
 
 
 def parse_args(

@@ -109,12 +109,13 @@ class Run:
         self.predicted(model.predict(self.X, batch_size=args.batch_size, verbose=0))
 
 
-def finish(run: Run, build_model, report: bool = True) -> int:
-    """Print the parameter check, the derivation and the side-by-side block (a question's script,
-    which prints its own results, passes report=False); run the study (which rebuilds the model
-    with `build_model` for every further seed); save plot and JSON.
+def finish(run: Run, build_model, report: bool = True, failed: str | None = None) -> int:
+    """Print the parameter check, the derivation and the side-by-side block; run the study
+    (which rebuilds the model with `build_model` for every further seed); save plot and JSON.
 
-    Returns the exit status: 1 under --check when something is a MISMATCH, else 0."""
+    A question's script prints its own results and passes report=False, with `failed` saying why
+    its answer does not hold (None when it does). Returns the exit status: 1 under --check when
+    something is a MISMATCH (for a question: when `failed`), else 0."""
     args, model, targets = run.args, run.model, run.targets
     rows = common.layer_rows(model)
     known = compare.known_differences(args)
@@ -123,6 +124,8 @@ def finish(run: Run, build_model, report: bool = True) -> int:
     )
     counts_ok = all(r["params"] == r["formula_params"] for r in rows)
     passed = counts_ok and all(c["verdict"] != "MISMATCH" for c in comparison)
+    if not report:
+        passed = failed is None
     if report:
         common.print_parameter_check(rows)
         lstm = model.layers[0]
@@ -178,11 +181,17 @@ def finish(run: Run, build_model, report: bool = True) -> int:
             run.tolerance,
             errors,
         )
+    save(args, results)
+    if args.check and not passed:
+        why = "see MISMATCH (or DIFFERENT) above" if report else failed
+        print(f"check failed: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def save(args, results: dict) -> None:
+    """Write the --json file, if asked for; with --json -, standard output gets the JSON alone."""
     if args.json == "-":
         sys.stdout = args.stdout  # back from stderr, for the JSON alone
     if args.json:
         files.write_json(args.json, results)
-    if args.check and not passed:
-        print("check failed: see MISMATCH (or DIFFERENT) above", file=sys.stderr)
-        return 1
-    return 0

@@ -1,8 +1,9 @@
 """The reproduction study: one run over seeds seed .. seed+N-1, tabulated with a 95% interval.
 
-The seeds after the first train in the fastest way measured here (README, "Seeds at scale"):
-on JAX together, in one vectorized program (repro.seeds); on TensorFlow and PyTorch one after
-another reusing the compiled loop, in two processes at once when that pays (repro.helper).
+The seeds after the first train in the fastest way measured here (docs/reproduction.md, "Seeds
+at scale"): on JAX together, in one vectorized program (repro.seeds); on TensorFlow and PyTorch
+one after another reusing the compiled loop, in two processes at once when that pays
+(repro.helper).
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ def percent(p: float) -> str:
     return f"{100 * p:.1f}" if text in ("0", "100") and p not in (0.0, 1.0) else text
 
 
-def run_study(run, build_model) -> dict:
+def run_study(run, build_model, quiet: bool = False) -> dict:
     """Train seeds seed..seed+N-1 and summarise them. The first seed is `run`, already trained;
-    each other one starts from the weights build_model(args) makes under its seed."""
+    each other one starts from the weights build_model(args) makes under its seed. Prints a
+    line per seed on stderr and the table on stdout, unless `quiet` (a script that runs several
+    studies and prints its own table)."""
     import pandas as pd
     from scipy.stats import binomtest
 
@@ -168,7 +171,7 @@ def run_study(run, build_model) -> dict:
             }
         )
         r = results[-1]
-        if not together or k == 0:  # together, the chunks report as they go
+        if not quiet and (not together or k == 0):  # together, the chunks report as they go
             _progress(
                 f"seed {k + 1}/{args.seeds} (--seed {seed}): "
                 f"{'reproduced' if r['reproduced'] else 'not reproduced'}, "
@@ -177,19 +180,22 @@ def run_study(run, build_model) -> dict:
     table = pd.DataFrame(results).drop(columns=["history", "predictions"]).set_index("seed")
     k = int(table["reproduced"].sum())
     ci = binomtest(k, args.seeds).proportion_ci(confidence_level=0.95, method="exact")
-    print(f"\nReproduction study: {args.seeds} seeds from --seed {args.seed}, {args.epochs} epochs")
-    print(
-        table.to_string(
-            formatters={"final_loss": "{:.3g}".format, "max_abs_error": "{:.3f}".format}
-        )
-    )
     summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {percent(ci.low)}-{percent(ci.high)}%)"
-    print(summary)
+    if not quiet:
+        first = f"--seed {args.seed}, {args.epochs} epochs"
+        print(f"\nReproduction study: {args.seeds} seeds from {first}")
+        print(
+            table.to_string(
+                formatters={"final_loss": "{:.3g}".format, "max_abs_error": "{:.3f}".format}
+            )
+        )
+        print(summary)
     return {
         "seeds": results,
         "reproduced": k,
         "n": args.seeds,
         "ci95": [ci.low, ci.high],
         "trained": way,
+        "median_final_loss": float(table["final_loss"].median()),
         "summary": summary,
     }

@@ -18,6 +18,7 @@ SCRIPTS = {  # the article's sections and their scripts
 }
 QUESTIONS = {  # the readers' questions and their scripts, by the article section each trains
     "td_or_dense": ("questions/td_or_dense.py", "many_to_many"),
+    "state": ("questions/state.py", "one_to_one"),
 }
 ALL_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
 # Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:

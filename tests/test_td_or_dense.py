@@ -16,9 +16,10 @@ from questions import td_or_dense
 from repro import cli, training
 from repro.backend import seed_everything
 
-# The README's bound: two units in the last place of a float32 near 1 (the two heads sum the
-# same products in different orders)
+# docs/td-or-dense.md's bound: two units in the last place of a float32 near 1 (the two heads
+# sum the same products in different orders)
 FLOAT32_ROUNDING = 2 * float(np.finfo(np.float32).eps)
+assert td_or_dense.FLOAT32_ROUNDING == FLOAT32_ROUNDING  # --check's bound is the same
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,9 @@ def test_a_timedistributed_head_too_long_to_compile_is_refused_before_keras(caps
     assert len(err) == 1 and "--head dense" in err[0]
     assert parse("--length", "10000", "--units", "5", "--head", "dense").length == 10000
     assert parse("--length", "1000", "--units", "5").head == "timedistributed"
-    assert capsys.readouterr().err.startswith("hint: at 1000 steps the TimeDistributed head")
+    hint = capsys.readouterr().err
+    assert hint.startswith("hint: at 1000 steps the TimeDistributed head")
+    assert "the same 6 weights on every step" in hint  # units 5: a 5x1 kernel and a bias
     parse("--length", "100", "--units", "5")
     assert capsys.readouterr().err == ""  # short enough: no hint
 
@@ -172,3 +175,14 @@ def test_the_td_vs_dense_benchmark_finds_the_same_outputs():
     assert [(r["length"], r["head"]) for r in rows] == [(12, "timedistributed"), (12, "dense")]
     assert all(0 <= r["max_abs_difference"] <= FLOAT32_ROUNDING for r in rows)
     assert all(r["epoch_ms"] > 0 and r["build_and_compile_s"] >= 0 for r in rows)
+
+
+def test_check_fails_only_when_the_heads_are_not_the_same():
+    td = {"head": "TimeDistributed(Dense(1))", "params": 6}
+    same = {"head": "Dense(1) on the 3D output", "params": 6, "max_abs_difference": 6e-8}
+    assert td_or_dense.not_the_same([td, same]) is None
+    apart = {**same, "max_abs_difference": 1e-3}
+    assert "over float32 rounding" in td_or_dense.not_the_same([td, apart])
+    bigger = {**same, "params": 7}
+    assert "7" in td_or_dense.not_the_same([td, bigger])
+    assert td_or_dense.not_the_same([td, {**same, "max_abs_difference": float("nan")}])

@@ -50,3 +50,24 @@ def test_fast_loop_compiles_with_xla_exactly_when_fit_would(jit_compile):
     model = types.SimpleNamespace(jit_compile=jit_compile)  # the loop is built, not run
     loop = training._tensorflow_loop(model, X, y, 1)
     assert loop._jit_compile is jit_compile
+
+
+@pytest.mark.parametrize("fit", ["fast", "naive"])
+def test_run_fit_returns_what_model_fit_returns(fit):
+    """run.fit(model, X, y, epochs=, batch_size=, verbose=) stands for model.fit: a History with
+    the same epochs, params and per-epoch losses as model.fit's own from the same weights."""
+    import numpy as np
+
+    from repro import cli
+    from repro.run import Run
+
+    args = cli.parse_args("many_to_one", ["--epochs", "7", "--fit", fit])
+    X, y = common.make_data("many_to_one", 5)
+    ours = _model("many_to_one", 4)
+    history = Run(args, X, y).fit(ours, X, y, epochs=7, batch_size=1, verbose=0)
+    theirs = _model("many_to_one", 4).fit(X, y, epochs=7, batch_size=1, verbose=0, shuffle=False)
+    assert type(history) is type(theirs)
+    assert history.epoch == theirs.epoch == list(range(7))
+    assert history.params == theirs.params
+    assert history.model is ours
+    np.testing.assert_allclose(history.history["loss"], theirs.history["loss"], rtol=1e-5)
