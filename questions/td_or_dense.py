@@ -13,6 +13,7 @@ Expected: TimeDistributed(Dense(1)) and Dense(1) have 6 weights each and agree t
 rounding; the wrapper changes the result for Flatten and Conv2D only.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -20,8 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common, repro
 
 import common  # noqa: E402
 import many_to_many_td  # noqa: E402
+from repro import cli  # noqa: E402
+from repro.backend import seed_everything  # noqa: E402
 from repro.cli import check_head_length  # noqa: E402
 from repro.run import Run, finish, run_program, start  # noqa: E402
+from repro.study import percent, run_study  # noqa: E402
 
 SECTION = "many_to_many"
 PROG = "questions/td_or_dense.py"
@@ -123,32 +127,63 @@ def compare_heads(model, X) -> list[dict]:
 
 def where_the_wrapper_matters(steps: int = 5) -> list[dict]:
     """Layers built on a sequence with and without TimeDistributed: for Dense the two are the
-    same, for Flatten and Conv2D they are not. Output shapes and weight counts, from Keras."""
+    same; for Flatten, Conv2D, an LSTM over sub-sequences and a CNN-LSTM they are not. Output
+    shapes and weight counts, from Keras."""
     import keras
     from keras import layers
 
-    def built(layer, input_shape) -> tuple[str, int | None]:
-        inputs = keras.Input(shape=input_shape)
+    td = layers.TimeDistributed
+
+    def built(stack, input_shape) -> tuple[str, int | None]:
+        inputs = outputs = keras.Input(shape=input_shape)
         try:
-            outputs = layer(inputs)
-        except ValueError as e:  # the layer cannot take a sequence (Keras' words vary by version)
+            for layer in stack:
+                outputs = layer(outputs)
+        except ValueError as e:  # a layer cannot take a sequence (Keras' words vary by version)
             return f"refused by Keras: {str(e).splitlines()[0][:200]}", None
         return str(tuple(outputs.shape)), keras.Model(inputs, outputs).count_params()
 
-    cases = [
-        ("Dense(1)", lambda: layers.Dense(1), (steps, 5), "the same: Dense works on the last axis"),
-        ("Flatten()", layers.Flatten, (steps, 8, 8), "alone, it merges the time axis away"),
+    cases = [  # name, input (steps, ...), the layers wrapped, the same layers alone, note
+        (
+            "Dense(1)",
+            (steps, 5),
+            lambda: [td(layers.Dense(1))],
+            lambda: [layers.Dense(1)],
+            "the same: Dense works on the last axis",
+        ),
+        (
+            "Flatten()",
+            (steps, 8, 8),
+            lambda: [td(layers.Flatten())],
+            lambda: [layers.Flatten()],
+            "alone, it merges the time axis away",
+        ),
         (
             "Conv2D(4, 3)",
-            lambda: layers.Conv2D(4, 3),
             (steps, 8, 8, 1),
+            lambda: [td(layers.Conv2D(4, 3))],
+            lambda: [layers.Conv2D(4, 3)],
             "alone, it takes one image, not a sequence of them",
+        ),
+        (
+            "LSTM(4)",
+            (steps, 6, 1),
+            lambda: [td(layers.LSTM(4))],
+            lambda: [layers.LSTM(4)],
+            "wrapped, one LSTM reads each sub-sequence of 6 steps; alone, it takes one sequence",
+        ),
+        (
+            "Conv1D(4, 3) -> Flatten() -> LSTM(4)",
+            (steps, 8, 1),
+            lambda: [td(layers.Conv1D(4, 3)), td(layers.Flatten()), layers.LSTM(4)],
+            lambda: [layers.Conv1D(4, 3), layers.Flatten(), layers.LSTM(4)],
+            "a CNN-LSTM: the convolution on each step's window, the LSTM across the steps",
         ),
     ]
     rows = []
-    for name, make, input_shape, note in cases:
-        wrapped, wrapped_params = built(layers.TimeDistributed(make()), input_shape)
-        alone, alone_params = built(make(), input_shape)
+    for name, input_shape, wrapped_stack, alone_stack, note in cases:
+        wrapped, wrapped_params = built(wrapped_stack(), input_shape)
+        alone, alone_params = built(alone_stack(), input_shape)
         rows.append(
             {
                 "layer": name,
@@ -215,10 +250,113 @@ def answer(heads: list[dict], wrapper: list[dict]) -> str:
     )
 
 
+# --train: every head trained as the article trains its model, from the same seeds (compare_heads'
+# order); the heads whose output has a time axis learn (1, steps, 1) targets, the others (1, steps)
+HEADS = ("timedistributed", "dense", "last", "flatten", "unshared")
+SEEDS = {"jax": 100, "tensorflow": 10, "torch": 10}  # --train's default --seeds: about 2 minutes
+
+
+def add_arguments(parser) -> None:
+    many_to_many_td.add_arguments(parser)  # --head: the head of the model the tables start from
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="also train every head on the echo from the same seeds (the article's 1000 epochs, "
+        "or --epochs) and give each its reproduction rate",
+    )
+    per_backend = ", ".join(f"{n} on {b}" for b, n in SEEDS.items())
+    cli.seeds_by_backend(
+        parser, f"seeds from --seed on (default: 1; with --train, per head: {per_backend})"
+    )
+
+
+def check_arguments(args) -> None:
+    check_head_length(args)
+    args.seeds = args.seeds or (SEEDS[args.backend] if args.train else 1)
+    cli.check_seed_range(args)
+
+
+def build_head_model(args):
+    """The article's LSTM with the head args.trained_head (one of HEADS), compiled as the article
+    compiles its model: what --train trains, seed by seed."""
+    import keras
+    from keras import layers
+
+    steps, units, name = args.length, args.units, args.trained_head
+    inputs = keras.Input(shape=(steps, 1))
+    if name == "last":  # the many-to-one model: only the last state reaches the head
+        outputs = layers.Dense(steps)(layers.LSTM(units)(inputs))
+    else:
+        sequence = layers.LSTM(units, return_sequences=True)(inputs)
+        if name == "timedistributed":
+            outputs = layers.TimeDistributed(layers.Dense(1))(sequence)
+        elif name == "dense":
+            outputs = layers.Dense(1)(sequence)
+        elif name == "flatten":
+            outputs = layers.Dense(steps)(layers.Flatten()(sequence))
+        else:  # unshared: a Dense(1) of its own for each step
+            step_outputs = [layers.Dense(1)(sequence[:, t, :]) for t in range(steps)]
+            outputs = layers.Concatenate()(step_outputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
+    return model
+
+
+def train_heads(args, seq, heads: list[dict]) -> None:
+    """--train: each head trained from seeds seed..seed+N-1 as the article trains its model; adds
+    `reproduced`, `n`, `ci95` and `median_final_loss` to its row of `heads`."""
+    for name, row in zip(HEADS, heads, strict=True):
+        if "not built" in row["time_axis"]:
+            continue  # too large to build here, so too large to train
+        head_args = argparse.Namespace(**{**vars(args), "trained_head": name})
+        X = seq.reshape(1, args.length, 1)
+        y = seq.reshape((1, args.length, 1) if name in ("timedistributed", "dense") else (1, -1))
+        run = Run(head_args, X, y)
+        seed_everything(args.seed)  # every head from the same seeds
+        model = build_head_model(head_args)
+        run.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+        run.predicted(model.predict(X, batch_size=args.batch_size, verbose=0))
+        rate = run_study(run, build_head_model, quiet=True)
+        row.update({k: rate[k] for k in ("reproduced", "n", "ci95", "median_final_loss")})
+        row["max_abs_errors"] = [s["max_abs_error"] for s in rate["seeds"]]
+        print(f"{row['head']}: {rate['summary']}", file=sys.stderr)
+
+
+def print_trained(heads: list[dict], args) -> None:
+    print(
+        f"\nEvery head trained on the echo as the article trains its model ({args.seeds} seeds "
+        f"from --seed {args.seed}, {args.epochs} epochs each):"
+    )
+    trained = [h for h in heads if "n" in h]
+    common.print_table(
+        ["head", "params", "reproduced", "95% CI", "median final loss"],
+        [
+            [
+                h["head"],
+                h["params"],
+                f"{h['reproduced']}/{h['n']}",
+                f"{percent(h['ci95'][0])}-{percent(h['ci95'][1])}%",
+                f"{h['median_final_loss']:.2g}",
+            ]
+            for h in trained
+        ],
+    )
+    most = max(h["reproduced"] for h in trained)
+    best = ", ".join(
+        f"{h['head']} ({h['params']} weights)" for h in trained if h["reproduced"] == most
+    )
+    article = trained[0]
+    print(
+        f"\nAnswer: most often reproduced: {best}, in {most}/{article['n']} seeds; the article's "
+        f"{article['head']}, {article['params']} weights shared by every step: "
+        f"{article['reproduced']}/{article['n']}."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run with these command-line arguments (none: the article's settings); the exit status."""
     description = __doc__.splitlines()[0]
-    args = start(SECTION, argv, many_to_many_td.add_arguments, check_head_length, PROG, description)
+    args = start(SECTION, argv, add_arguments, check_arguments, PROG, description)
 
     ## Data: the article's many-to-many framing
     seq = common.echo_sequence(args.length) if args.sequence is None else args.sequence
@@ -237,7 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     run.extra.update(head=args.head, heads=heads, wrapper=wrapper)
     print_heads(heads, wrapper)
     print("\n" + answer(heads, wrapper))
-    return finish(run, many_to_many_td.build_model, report=False, failed=not_the_same(heads))
+    if args.train:
+        train_heads(args, seq, heads)
+        print_trained(heads, args)
+    failed = not_the_same(heads)
+    return finish(run, many_to_many_td.build_model, False, failed, seeds=not args.train)
 
 
 if __name__ == "__main__":

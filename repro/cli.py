@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _whole(low: int, high: int):
+def whole(low: int, high: int):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -98,62 +98,66 @@ def choose_backend(asked: str | None) -> str:
     return running
 
 
-def build_parser(script: str, prog: str | None = None, description: str | None = None):
+def build_parser(script: str | None, prog: str | None = None, description: str | None = None):
     """The shared CLI; defaults are the article's settings for `script` (a section's name). A
-    script in questions/ gives its own prog (its path) and description."""
-    section = common.ARTICLE[script]
+    script in questions/ gives its own prog (its path) and description. With script None (a
+    question with data of its own) only the run's flags are shared: no --length, --units,
+    --batch-size, --values or --scale, and the script sets the defaults of --epochs and --lr."""
+    section = common.ARTICLE.get(script)
     p = _Parser(
         prog=prog or f"{common.SCRIPT_MODULES[script]}.py",
         description=description
         or f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
         "print the model summary, the predictions and how they compare with the article.",
     )
+    article = "the article's " if section else ""
     add = p.add_argument
-    add(
-        "--length",
-        type=_whole(1, 10**7),
-        default=None,
-        metavar="N",
-        help=f"length of the echo sequence (default: {common.ARTICLE_LENGTH}, or the number of "
-        "--values)",
-    )
-    add(
-        "--units",
-        type=_whole(1, 10**7),
-        default=None,
-        metavar="N",
-        help="LSTM units (default: the sequence length, as the article's n_neurons = length)",
-    )
+    if section:
+        add(
+            "--length",
+            type=whole(1, 10**7),
+            default=None,
+            metavar="N",
+            help=f"length of the echo sequence (default: {common.ARTICLE_LENGTH}, or the number "
+            "of --values)",
+        )
+        add(
+            "--units",
+            type=whole(1, 10**7),
+            default=None,
+            metavar="N",
+            help="LSTM units (default: the sequence length, as the article's n_neurons = length)",
+        )
     add(
         "--epochs",
-        type=_whole(1, MAX_EPOCHS),
-        default=section.epochs,
+        type=whole(1, MAX_EPOCHS),
+        default=section.epochs if section else None,
         metavar="N",
-        help="training epochs (default: the article's %(default)s)",
+        help=f"training epochs (default: {article}%(default)s)",
     )
-    add(
-        "--batch-size",
-        type=_whole(1, 10**7),
-        default=None,
-        metavar="N",
-        help=f"samples per weight update (default: the article's {section.batch_size}, "
-        "the whole training set; at most the number of samples)",
-    )
+    if section:
+        add(
+            "--batch-size",
+            type=whole(1, 10**7),
+            default=None,
+            metavar="N",
+            help=f"samples per weight update (default: the article's {section.batch_size}, "
+            "the whole training set; at most the number of samples)",
+        )
     add(
         "--lr",
         type=_learning_rate,
         default=common.ARTICLE_LR,
         metavar="RATE",
-        help="Adam learning rate (default: Keras' %(default)s)",
+        help="Adam learning rate (default: " + ("Keras' " if section else "") + "%(default)s)",
     )
+    seeds = ", ".join(f"{b} {s[script]}" for b, s in DEFAULT_SEEDS.items()) if section else "1"
     add(
         "--seed",
-        type=_whole(0, MAX_SEED),
+        type=whole(0, MAX_SEED),
         default=None,
         metavar="N",
-        help="random seed for Python, NumPy and the backend (default: "
-        + ", ".join(f"{b} {s[script]}" for b, s in DEFAULT_SEEDS.items())
-        + ")",
+        help=f"random seed for Python, NumPy and the backend (default: {seeds})",
     )
     add(
         "--verbose",
@@ -176,20 +180,21 @@ def build_parser(script: str, prog: str | None = None, description: str | None =
         default=None,
         help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
     )
-    add(
-        "--values",
-        metavar="'V1 V2 ...'",
-        help="your own sequence to echo in place of the article's (spaces or commas between "
-        "numbers); predictions print in your units and reproduce a target within 5%% of the "
-        "values' range",
-    )
-    add(
-        "--scale",
-        choices=values.SCALERS,
-        default=None,
-        help="how --values are scaled for the network, with scikit-learn (default: minmax; "
-        "none feeds them raw, as the readers who saw poor training did)",
-    )
+    if section:
+        add(
+            "--values",
+            metavar="'V1 V2 ...'",
+            help="your own sequence to echo in place of the article's (spaces or commas between "
+            "numbers); predictions print in your units and reproduce a target within 5%% of the "
+            "values' range",
+        )
+        add(
+            "--scale",
+            choices=values.SCALERS,
+            default=None,
+            help="how --values are scaled for the network, with scikit-learn (default: minmax; "
+            "none feeds them raw, as the readers who saw poor training did)",
+        )
     add(
         "--json",
         metavar="PATH",
@@ -199,7 +204,7 @@ def build_parser(script: str, prog: str | None = None, description: str | None =
     add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
     add(
         "--seeds",
-        type=_whole(1, MAX_SEEDS),
+        type=whole(1, MAX_SEEDS),
         default=1,
         metavar="N",
         help="reproduction study: train with seeds seed..seed+N-1 and tabulate (default: 1)",
@@ -210,6 +215,20 @@ def build_parser(script: str, prog: str | None = None, description: str | None =
         help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
     )
     return p
+
+
+def check_seed_range(args: argparse.Namespace) -> None:
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
+
+
+def seeds_by_backend(parser, text: str) -> None:
+    """For a question's script whose --seeds default depends on the backend or on other flags:
+    the flag defaults to None, its help says `text`, and the script's check sets args.seeds
+    (then calls check_seed_range)."""
+    for action in parser._actions:
+        if action.dest == "seeds":
+            action.default, action.help = None, text
 
 
 def n_samples(script: str, length: int) -> int:
@@ -272,8 +291,11 @@ def _read_values(args: argparse.Namespace) -> None:
     args.sequence = args.scaling.scaled()
 
 
-def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
-    """Fill defaults that depend on other flags and reject what cannot run."""
+def validate(script: str | None, args: argparse.Namespace) -> argparse.Namespace:
+    """Fill defaults that depend on other flags and reject what cannot run (script None: a
+    question with data of its own, whose check sizes its data)."""
+    if script is None:
+        return _validate_run(script, args)
     _read_values(args)
     if args.units is None:
         args.units = args.length  # the article's n_neurons = length
@@ -293,21 +315,26 @@ def validate(script: str, args: argparse.Namespace) -> argparse.Namespace:
             "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
             "or --length"
         )
+    args.custom = args.values is not None or (args.length, args.units) != (
+        common.ARTICLE_LENGTH,
+        common.ARTICLE_LENGTH,
+    )
+    return _validate_run(script, args)
+
+
+def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Namespace:
+    """The flags of any run: backend, seeds and output paths."""
     args.backend = choose_backend(args.backend)
     if args.seed is None:
-        args.seed = DEFAULT_SEEDS[args.backend][script]
-    if args.seed + args.seeds - 1 > MAX_SEED:
-        raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
+        args.seed = DEFAULT_SEEDS[args.backend][script] if script else 1
+    if args.seeds is not None:  # None: the script's check decides (seeds_by_backend)
+        check_seed_range(args)
     _check_backend(args.backend)
     if args.json:
         _check_writable("--json", args.json)
     if args.plot:
         _check_writable("--plot", args.plot, ".png")
     args.script = script
-    args.custom = args.values is not None or (args.length, args.units) != (
-        common.ARTICLE_LENGTH,
-        common.ARTICLE_LENGTH,
-    )
     return args
 
 

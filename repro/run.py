@@ -109,13 +109,16 @@ class Run:
         self.predicted(model.predict(self.X, batch_size=args.batch_size, verbose=0))
 
 
-def finish(run: Run, build_model, report: bool = True, failed: str | None = None) -> int:
+def finish(
+    run: Run, build_model, report: bool = True, failed: str | None = None, seeds: bool = True
+) -> int:
     """Print the parameter check, the derivation and the side-by-side block; run the study
     (which rebuilds the model with `build_model` for every further seed); save plot and JSON.
 
     A question's script prints its own results and passes report=False, with `failed` saying why
-    its answer does not hold (None when it does). Returns the exit status: 1 under --check when
-    something is a MISMATCH (for a question: when `failed`), else 0."""
+    its answer does not hold (None when it does), and seeds=False if it ran its own studies.
+    Returns the exit status: 1 under --check when something is a MISMATCH (for a question: when
+    `failed`), else 0."""
     args, model, targets = run.args, run.model, run.targets
     rows = common.layer_rows(model)
     known = compare.known_differences(args)
@@ -163,7 +166,7 @@ def finish(run: Run, build_model, report: bool = True, failed: str | None = None
             "targets_scaled": [float(t) for t in args.sequence],
         }
     histories, errors = {args.seed: run.history}, None
-    if args.seeds > 1:
+    if args.seeds > 1 and seeds:
         with run.timed("study"):
             results["study"] = study.run_study(run, build_model)
         histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}

@@ -8,6 +8,7 @@ one after another reusing the compiled loop, in two processes at once when that 
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
@@ -83,6 +84,7 @@ def train_in_two_processes(run, build_model, seeds, seconds_per_seed: float):
     mine = min(len(seeds) - 1, max(1, round((len(seeds) + ahead) / 2)))
     mine, theirs = seeds[:mine], seeds[mine:]
     settings = {k: v for k, v in vars(run.args).items() if k not in ("scaling", "stdout")}
+    where = [inspect.getfile(build_model), build_model.__name__]  # the study's model, not a guess
     if run.args.sequence is not None:
         settings["sequence"] = [float(v) for v in run.args.sequence]
     _progress(f"seeds {theirs[0]}-{theirs[-1]} train in a second process at the same time")
@@ -95,7 +97,9 @@ def train_in_two_processes(run, build_model, seeds, seconds_per_seed: float):
             text=True,
         )
         try:
-            helper.stdin.write(json.dumps({"args": settings, "seeds": theirs}))
+            data = [run.X.tolist(), run.y.tolist()]  # as framed for this model
+            job = {"args": settings, "seeds": theirs, "build_model": where, "data": data}
+            helper.stdin.write(json.dumps(job))
             helper.stdin.close()
             yield from train_one_by_one(run, build_model, mine)
             if helper.wait() != 0:
@@ -111,7 +115,7 @@ def train_in_two_processes(run, build_model, seeds, seconds_per_seed: float):
                 helper.wait()
 
 
-def train_together(run, build_model, seeds):
+def train_together(run, build_model, seeds, progress=_progress):
     """All seeds in vectorized chunks on JAX; a seed whose loss turns NaN stops there."""
     import numpy as np
 
@@ -121,7 +125,7 @@ def train_together(run, build_model, seeds):
         _progress("note: this Keras draws initial weights differently: building every seed")
     chunk = many.seeds_per_chunk(len(seeds), estimate_memory(args.script, args.length, args.units))
     histories, predictions = many.train_together_jax(
-        initial, seeds, run.X, run.y, args.batch_size, args.epochs, chunk, _progress
+        initial, seeds, run.X, run.y, args.batch_size, args.epochs, chunk, progress
     )
     for seed, history, prediction in zip(seeds, histories, predictions, strict=True):
         bad = np.flatnonzero(~np.isfinite(history))
@@ -149,7 +153,8 @@ def run_study(run, build_model, quiet: bool = False) -> dict:
     others = list(range(args.seed + 1, args.seed + args.seeds))
     together = trains_together(args) and len(others) >= 2  # replay: learnt on one, checked on one
     if together:
-        trained, way = train_together(run, build_model, others), "together (jax.vmap)"
+        progress = (lambda _: None) if quiet else _progress
+        trained, way = train_together(run, build_model, others, progress), "together (jax.vmap)"
     elif trains_in_two_processes(args, len(others), run.seconds.get("fit", 0.0)):
         trained = train_in_two_processes(run, build_model, others, run.seconds["fit"])
         way = "one by one, 2 processes"

@@ -20,7 +20,12 @@ QUESTIONS = {  # the readers' questions and their scripts, by the article sectio
     "td_or_dense": ("questions/td_or_dense.py", "many_to_many"),
     "state": ("questions/state.py", "one_to_one"),
 }
-ALL_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
+ECHO_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
+OWN_DATA = {  # the questions with data or studies of their own, and their quick tier's flags
+    "cells": ("questions/cells.py", ["--cell", "SimpleRNN", "--seeds", "2"]),
+    "forecast": ("questions/forecast.py", ["--window", "3", "--horizon", "2"]),
+}
+ALL_SCRIPTS = {**ECHO_SCRIPTS, **{name: path for name, (path, _) in OWN_DATA.items()}}
 # Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:
 # every test that uses one is in the slow tier (python -m pytest -m "not slow" leaves it out)
 SLOW_FIXTURES = {
@@ -123,6 +128,7 @@ def quick_runs(tmp_path_factory):
     """The quick tier's end-to-end runs: every script, the article's and the questions', once in
     a process of its own at QUICK_EPOCHS epochs with --json (and one --plot), and the study's
     second process (python -m repro.helper) on a job of one seed, all started together."""
+    import common
     from repro import cli
 
     folder = tmp_path_factory.mktemp("quick")
@@ -131,6 +137,8 @@ def quick_runs(tmp_path_factory):
         argv = ["--epochs", str(QUICK_EPOCHS), "--json", str(folder / f"{name}.json")]
         if name == "one_to_one":
             argv += ["--plot", str(folder / "one_to_one.png")]
+        if name in OWN_DATA:
+            argv += OWN_DATA[name][1]
         jobs[name] = ((name, *argv), {})
     started = {key: start_script(*args, **kw) for key, (args, kw) in jobs.items()}
     settings = vars(cli.parse_args("many_to_one", ["--epochs", "5", "--seed", "3"]))
@@ -144,7 +152,15 @@ def quick_runs(tmp_path_factory):
         cwd=ROOT,
         env=dict(user_env(), PYTHONHASHSEED="0"),
     )
-    helper_out = helper.communicate(json.dumps({"args": settings, "seeds": [3, 4]}), timeout=600)
+    X, y = common.make_data("many_to_one", 5)
+    where = [str(ROOT / "many_to_one.py"), "build_model"]
+    job = {
+        "args": settings,
+        "seeds": [3, 4],
+        "build_model": where,
+        "data": [X.tolist(), y.tolist()],
+    }
+    helper_out = helper.communicate(json.dumps(job), timeout=600)
     results = {}
     for name, proc in started.items():
         done = finish(proc)

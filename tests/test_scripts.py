@@ -13,6 +13,7 @@ import many_to_one
 import one_to_one
 from conftest import (
     ALL_SCRIPTS,
+    ECHO_SCRIPTS,
     QUESTIONS,
     QUICK_EPOCHS,
     SCRIPTS,
@@ -41,8 +42,15 @@ def test_every_script_runs_end_to_end_as_a_user_runs_it(quick_runs, name):
     """The quick tier's pass over every script, in a process of its own at a few epochs."""
     proc, result = quick_runs[name]
     assert proc.returncode == 0, proc.stderr
-    assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)  # TensorFlow's lines filtered
+    assert "Traceback" not in proc.stderr and "WARNING" not in proc.stderr
     assert result["script"] == ALL_SCRIPTS[name]
+    assert result["check_passed"] in (True, False)
+
+
+@pytest.mark.parametrize("name", ECHO_SCRIPTS)
+def test_every_echo_script_prints_and_records_its_predictions(quick_runs, name):
+    proc, result = quick_runs[name]
+    assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)  # TensorFlow's lines filtered
     assert result["printed"] == printed_predictions(proc.stdout)
     assert result["printed"] == [common.fmt(p) for p in result["predictions"]]
     history = result["loss_history"]

@@ -11,7 +11,7 @@ import pytest
 
 import common
 import many_to_many_td
-from conftest import ROOT, printed_predictions, run_main
+from conftest import ROOT, printed_predictions, run_main, run_script
 from questions import td_or_dense
 from repro import cli, training
 from repro.backend import seed_everything
@@ -126,6 +126,14 @@ def test_where_the_wrapper_still_matters():
     assert conv["timedistributed"] == "(None, 5, 6, 6, 4)"
     assert conv["timedistributed_params"] == 3 * 3 * 1 * 4 + 4
     assert conv["alone"].startswith("refused by Keras: ") and conv["alone_params"] is None
+    sub = rows["LSTM(4)"]  # one LSTM over each of the 5 sub-sequences of 6 steps, shared
+    assert sub["timedistributed"] == "(None, 5, 4)"
+    assert sub["timedistributed_params"] == common.lstm_params(1, 4)
+    assert sub["alone"].startswith("refused by Keras: ")
+    cnn = rows["Conv1D(4, 3) -> Flatten() -> LSTM(4)"]  # 8 values -> 6 windows x 4 filters = 24
+    assert cnn["timedistributed"] == "(None, 4)"
+    assert cnn["timedistributed_params"] == (3 * 1 * 4 + 4) + common.lstm_params(6 * 4, 4)
+    assert cnn["alone"].startswith("refused by Keras: ")
 
 
 def test_the_question_prints_both_tables_and_writes_them_to_json(tmp_path, capsys):
@@ -144,7 +152,13 @@ def test_the_question_prints_both_tables_and_writes_them_to_json(tmp_path, capsy
         7 * dense,  # 7 unshared Dense(1)
     ]
     assert result["heads"][1]["max_abs_difference"] <= FLOAT32_ROUNDING
-    assert [w["layer"] for w in result["wrapper"]] == ["Dense(1)", "Flatten()", "Conv2D(4, 3)"]
+    assert [w["layer"] for w in result["wrapper"]] == [
+        "Dense(1)",
+        "Flatten()",
+        "Conv2D(4, 3)",
+        "LSTM(4)",
+        "Conv1D(4, 3) -> Flatten() -> LSTM(4)",
+    ]
     tables = out.split("Output heads on the same trained LSTM")[1]
     assert "Where TimeDistributed still changes the result" in tables
     for h in result["heads"]:  # each head's row: its name, count and formula as in the JSON
@@ -158,7 +172,8 @@ def test_the_question_prints_both_tables_and_writes_them_to_json(tmp_path, capsy
     assert out.strip().splitlines()[-1] == (
         "Answer: after return_sequences=True, Dense(1) on the 3D output has 4 weights like "
         f"TimeDistributed(Dense(1)) (4), and their outputs differ by at most {difference}: the "
-        "same layer. The wrapper changes the result only for Flatten(), Conv2D(4, 3)."
+        "same layer. The wrapper changes the result only for Flatten(), Conv2D(4, 3), LSTM(4), "
+        "Conv1D(4, 3) -> Flatten() -> LSTM(4)."
     )
 
 
@@ -186,3 +201,32 @@ def test_check_fails_only_when_the_heads_are_not_the_same():
     bigger = {**same, "params": 7}
     assert "7" in td_or_dense.not_the_same([td, bigger])
     assert td_or_dense.not_the_same([td, {**same, "max_abs_difference": float("nan")}])
+
+
+@pytest.mark.parametrize("name", td_or_dense.HEADS)
+def test_each_trained_head_has_the_compared_heads_count(heads, name):
+    """--train builds each head as a model of its own; its head has the weights the comparison
+    counted for it (built another way: on the trained LSTM's outputs)."""
+    args = argparse.Namespace(length=5, units=5, lr=0.001, trained_head=name)
+    model = td_or_dense.build_head_model(args)
+    lstm_weights = common.lstm_params(1, 5)
+    row = list(heads.values())[td_or_dense.HEADS.index(name)]
+    assert model.count_params() - lstm_weights == row["params"]
+    assert model.output.shape[1] == 5  # an output for every step of the echo
+
+
+@pytest.mark.slow
+def test_train_gives_every_head_a_rate_from_the_same_seeds(tmp_path):
+    out = tmp_path / "t.json"
+    argv = ["--train", "--seeds", "3", "--epochs", "300", "--verbose", "0", "--json", str(out)]
+    proc = run_script("questions/td_or_dense.py", *argv, backend="jax")
+    assert proc.returncode == 0, proc.stderr
+    heads = json.loads(out.read_text())["heads"]
+    for h in heads:
+        assert h["n"] == len(h["max_abs_errors"]) == 3
+        assert h["reproduced"] == sum(e < 0.05 for e in h["max_abs_errors"])  # recounted
+    # the same model with or without the wrapper, from the same seeds: the same training
+    np.testing.assert_allclose(heads[0]["max_abs_errors"], heads[1]["max_abs_errors"], rtol=1e-5)
+    assert "Every head trained on the echo" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].startswith("Answer: most often reproduced: ")
+    assert "study" not in json.loads(out.read_text())  # the heads' studies, not a sixth one

@@ -1,0 +1,94 @@
+"""questions/cells.py: the article's models with an LSTM, a GRU or a SimpleRNN, each layer's count
+against its formula and Keras' own weight shapes, and the reproduction rates."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import beta
+
+from conftest import ROOT, run_main, run_script
+from questions import cells
+from repro import study
+
+
+@pytest.mark.parametrize("cell", cells.CELLS)
+@pytest.mark.parametrize("inputs, units", [(1, 5), (3, 2), (1, 1)])
+def test_each_cells_formula_matches_keras_weights(cell, inputs, units):
+    import keras
+
+    layer = getattr(keras.layers, cell)(units)
+    layer.build((None, 4, inputs))
+    assert layer.count_params() == cells.cell_params(cell, inputs, units)
+    kernel, recurrent, bias = layer.get_weights()
+    gates = cells.GATES[cell]  # side by side along the last axis, as Keras stores them
+    assert kernel.shape == (inputs, gates * units)
+    assert recurrent.shape == (units, gates * units)
+    assert bias.shape == ((2, gates * units) if cell == "GRU" else (gates * units,))
+    assert eval(cells.cell_formula(cell, inputs, units)) == layer.count_params()
+
+
+def test_one_cell_in_the_three_sections(tmp_path, capsys):
+    out = tmp_path / "c.json"
+    argv = ["--cell", "GRU", "--seeds", "3", "--epochs", "40", "--verbose", "0"]
+    code, stdout, _ = run_main(cells, [*argv, "--json", str(out)], capsys)
+    assert code == 0
+    rows = json.loads(out.read_text())["cells"]
+    assert [(r["cell"], r["section"]) for r in rows] == [
+        ("GRU", "one_to_one"),
+        ("GRU", "many_to_one"),
+        ("GRU", "many_to_many"),
+    ]
+    for r in rows:
+        assert r["params"] == r["formula_params"] == 3 * (1 * 5 + 5 * 5 + 2 * 5)  # 120
+        assert r["n"] == len(r["max_abs_errors"]) == 3 and r["epochs"] == 40
+        k = sum(e < 0.05 for e in r["max_abs_errors"])  # recounted: every value prints its target
+        assert r["reproduced"] == k
+        low = beta.ppf(0.025, k, 3 - k + 1) if k else 0.0  # Clopper-Pearson, by hand
+        high = beta.ppf(0.975, k + 1, 3 - k) if k < 3 else 1.0
+        np.testing.assert_allclose(r["ci95"], [low, high], rtol=1e-9, atol=1e-12)
+    assert stdout.strip().splitlines()[-1].startswith("Answer: the same procedure works")
+
+
+def test_a_plot_is_refused_in_one_line(capsys):
+    code, _, err = run_main(cells, ["--plot", "x.png"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--plot" in err
+
+
+@pytest.mark.slow
+def test_every_cell_on_jax_trains_its_seeds_together(tmp_path):
+    out = tmp_path / "c.json"
+    argv = ["--backend", "jax", "--seeds", "3", "--epochs", "30", "--verbose", "0"]
+    proc = run_script("questions/cells.py", *argv, "--json", str(out), backend="jax")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["cells"]
+    assert len(rows) == 9
+    one_to_one = {r["cell"]: r["params"] for r in rows if r["section"] == "one_to_one"}
+    assert one_to_one == {"LSTM": 140, "GRU": 120, "SimpleRNN": 35}  # 4, 3 and 1 gates
+    assert "draws initial weights differently" not in proc.stderr  # replayed, not built
+
+
+@pytest.mark.slow
+def test_the_second_process_trains_the_questions_own_model(tmp_path, capsys, monkeypatch):
+    """A study split over two processes must train the cell asked for, not the article's LSTM:
+    the same errors, seed by seed, as a study done in one process (to float32 rounding: the
+    second process traces its own graph)."""
+    argv = ["--cell", "SimpleRNN", "--seeds", "6", "--epochs", "60", "--verbose", "0"]
+    runs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(study, "usable_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(study, "HELPER_START_S", 0.0)  # split even so short a study
+        out = tmp_path / f"{cores}.json"
+        code, _, err = run_main(cells, [*argv, "--json", str(out)], capsys)
+        assert code == 0
+        runs[cores] = json.loads(out.read_text())["cells"]
+    assert "train in a second process" in err
+    for two, one in zip(runs[2], runs[1], strict=True):
+        assert two["max_abs_errors"] == pytest.approx(one["max_abs_errors"], abs=1e-6)
+
+
+def test_the_readme_row_gives_the_one_to_one_counts():
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if "`python questions/cells.py" in line)
+    for cell in cells.CELLS:
+        assert f"{cell} {cells.cell_params(cell, 1, 5)}" in row

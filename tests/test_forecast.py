@@ -1,0 +1,178 @@
+"""questions/forecast.py: the framings' shapes and sizes against their formulas, persistence and
+the recursive forecast against hand computations, the run's table and JSON, and bad input."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_script
+from questions import forecast
+
+SMALL = argparse.Namespace(window=4, horizon=2, features=2, units=3, lr=0.01, seed=5)
+
+
+@pytest.mark.parametrize("name", forecast.TRAINED)
+def test_each_framing_has_its_formulas_weights_and_its_targets_shape(name):
+    model = forecast.build_model(name, SMALL)
+    w = forecast.windows(7, SMALL.window + SMALL.horizon, SMALL.features, np.random.default_rng(0))
+    X, y = forecast.framed(name, w, SMALL.window, SMALL.horizon)
+    assert X.shape == (7, SMALL.window, SMALL.features)
+    assert model(X).shape == y.shape  # the targets fit the head they train
+    weights = sum(int(np.prod(v.shape)) for v in model.weights)  # Keras' own weight shapes
+    formula = forecast.formula_params(name, SMALL.features, SMALL.horizon, SMALL.units)
+    assert weights == model.count_params() == formula
+
+
+def test_the_formulas_at_the_defaults():
+    lstm = 4 * (1 * 16 + 16 * 16 + 16)  # gates x (kernel + recurrent kernel + bias)
+    assert forecast.formula_params("many_to_one", 1, 3, 16) == lstm + 16 + 1
+    assert forecast.formula_params("vector", 1, 3, 16) == lstm + 3 * (16 + 1)
+    assert forecast.formula_params("encoder_decoder", 1, 3, 16) == (
+        lstm + 4 * (16 * 16 + 16 * 16 + 16) + 16 + 1
+    )
+
+
+def test_the_framings_targets_come_from_the_right_steps():
+    w = np.arange(6, dtype="float32").reshape(1, 6, 1)  # 0 1 2 3 | 4 5
+    targets = {
+        name: forecast.framed(name, w, 4, 2)[1].ravel().tolist() for name in forecast.TRAINED
+    }
+    assert targets == {
+        "echo": [0, 1, 2, 3],
+        "many_to_one": [4],
+        "shifted": [1, 2, 3, 4],
+        "vector": [4, 5],
+        "encoder_decoder": [4, 5],
+    }
+
+
+def test_persistence_against_a_hand_computation():
+    held = np.array([[0, 1, 2, 3, 4], [5, 5, 5, 6, 8]], "float32")[..., None]
+    pred = forecast.forecasts("persistence", {}, held[:, :3], 2)
+    assert pred[..., 0].tolist() == [[2, 2], [5, 5]]
+    errors = forecast.score(pred, held[:, 3:])
+    # position 1: (3-2)^2 and (6-5)^2; position 2: (4-2)^2 and (8-5)^2
+    assert errors["mse_per_position"] == [1.0, 6.5]
+    assert errors["mse"] == pytest.approx((1 + 1 + 4 + 9) / 4)
+
+
+class AddTenth:
+    """A stand-in many-to-one model: the next value is the last one plus 0.1."""
+
+    def __call__(self, X, training=False):
+        return X[:, -1] + 0.1
+
+
+def test_recursive_feeds_its_own_predictions_back():
+    X = np.array([[[0.0], [0.5], [1.0]]], "float32")
+    pred = forecast.forecasts("recursive", {"many_to_one": AddTenth()}, X, 3)
+    assert pred[0, :, 0] == pytest.approx([1.1, 1.2, 1.3])
+
+
+def test_one_step_framings_are_judged_against_persistences_first_step():
+    held = np.array([[0, 1, 2, 3, 4], [5, 5, 5, 6, 8]], "float32")[..., None]
+    models = {name: AddTenth() for name in ("many_to_one",)}
+    copy = lambda X, training=False: X  # noqa: E731  an echo: gives back its input
+    models |= {"echo": copy, "shifted": copy}
+    models |= {"vector": lambda X, training=False: np.repeat(X[:, -1:], 2, axis=1)[..., 0]}
+    models |= {"encoder_decoder": lambda X, training=False: np.repeat(X[:, -1:], 2, axis=1)}
+    scores = forecast.evaluate(models, held, 3, 2)
+    assert scores["echo"]["mse_vs_persistence"] == 1.0  # the last input again
+    assert scores["vector"]["mse_vs_persistence"] == 1.0  # persistence, shaped as a vector
+    assert scores["echo"]["mse"] == scores["persistence"]["mse_per_position"][0]
+
+
+def test_the_data_are_scaled_on_the_training_windows_and_drawn_apart():
+    args = argparse.Namespace(window=6, horizon=3, features=2, seed=4)
+    train, held = forecast.make_data(args)
+    assert train.shape == (forecast.TRAIN, 9, 2) and held.shape == (forecast.HELD_OUT, 9, 2)
+    assert train.min(axis=(0, 1)) == pytest.approx(0) and train.max(axis=(0, 1)) == pytest.approx(1)
+    assert not np.isin(held[:, 0, 0], train[:, 0, 0]).any()  # no window in both
+    again, _ = forecast.make_data(args)
+    assert np.array_equal(train, again)
+
+
+def test_the_quick_run_records_every_framing(quick_runs):
+    proc, result = quick_runs["forecast"]
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in result["framings"]}
+    assert list(rows) == list(forecast.NAMES)
+    for name, r in rows.items():
+        assert r["params"] == r["formula_params"], name
+        assert r["mse_vs_persistence"] == pytest.approx(
+            r["mse"]
+            / (
+                rows["persistence"]["mse_per_position"][0]
+                if name in forecast.ONE_STEP
+                else rows["persistence"]["mse"]
+            )
+        )
+        assert ("mse_per_position" in r) == (name not in forecast.ONE_STEP)
+        assert r["x_shape"] == ["samples", 3, 1]
+    assert len(rows["encoder_decoder"]["mse_per_position"]) == 2
+    assert rows["vector"]["y_shape"] == ["samples", 2]
+    for name in forecast.NAMES:  # a row of the printed table for each
+        assert any(line.split()[:1] == [name] for line in proc.stdout.splitlines())
+    assert result["answer"] in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def default_forecast(tmp_path_factory):
+    path = tmp_path_factory.mktemp("forecast") / "f.json"
+    proc = run_script("questions/forecast.py", "--check", "--json", str(path), "--verbose", "0")
+    return proc, json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_the_default_run_answers_the_readers(default_forecast):
+    """The echo model's next value is its input again; every framing trained to forecast beats
+    persistence by far (--check says so with its exit status)."""
+    proc, result = default_forecast
+    assert proc.returncode == 0, proc.stderr
+    ratio = {r["name"]: r["mse_vs_persistence"] for r in result["framings"]}
+    assert 0.9 < ratio["echo"] < 1.1
+    assert result["echo_vs_last_input_mean_abs"] < 0.05
+    assert all(ratio[n] < 0.3 for n in forecast.NAMES[2:]), ratio
+    assert result["check_passed"] is True
+    assert "Dimensions must be equal" in result["keras_error"][0]  # TensorFlow's words
+    assert "no error" in result["keras_error"][1]
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--window", "1"], "argument --window: must be a whole number from 2"),
+        (["--horizon", "0"], "argument --horizon: must be a whole number from 1"),
+        (["--features", "0"], "argument --features: must be a whole number from 1"),
+        (["--units", "5000", "--features", "5000"], "GiB cap"),
+        (["--window", "1000", "--units", "2000"], "GiB cap"),
+        (["--plot", "p.png"], "draws no plot"),
+        (["--length", "5"], "unrecognized arguments: --length"),
+    ],
+)
+def test_bad_input_is_one_line_before_keras(argv, says, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as in a fresh process
+    with pytest.raises(SystemExit) as e:
+        forecast.main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert err.startswith("questions/forecast.py: error: ") and err.count("\n") == 1
+    assert says in err
+    assert "keras" not in sys.modules
+
+
+@pytest.mark.slow
+def test_the_readme_rows_quote_the_default_run(default_forecast):
+    """The README's answers give the ratios a default run prints (to two decimals)."""
+    _, result = default_forecast
+    ratio = {r["name"]: f"{r['mse_vs_persistence']:.2f}" for r in result["framings"]}
+    readme = (ROOT / "README.md").read_text().splitlines()
+    rows = [line for line in readme if "`python questions/forecast.py`" in line]
+    assert f"(ratio {ratio['echo']})" in rows[0]
+    assert f"next value out: {ratio['many_to_one']} of" in rows[0]
+    assert f"`TimeDistributed(Dense(1))` {ratio['shifted']} of" in rows[1]
+    assert f"(`LSTM -> Dense(1)`) {ratio['many_to_one']}," in rows[1]
