@@ -22,7 +22,7 @@ import common  # noqa: E402
 from repro import cli  # noqa: E402
 from repro.backend import seed_everything  # noqa: E402
 from repro.run import Run, run_program, save, start  # noqa: E402
-from repro.study import percent, run_study  # noqa: E402
+from repro.study import interval, run_study  # noqa: E402
 
 PROG = "questions/cells.py"
 CELLS = ("LSTM", "GRU", "SimpleRNN")
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["params"],
                 f"{r['formula']} = {r['formula_params']}",
                 f"{r['reproduced']}/{r['n']}",
-                f"{percent(r['ci95'][0])}-{percent(r['ci95'][1])}%",
+                interval(*r["ci95"]),
                 f"{r['median_final_loss']:.2g}",
             ]
             for r in rows

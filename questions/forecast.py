@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import common  # noqa: E402
 from repro import cli, files, training  # noqa: E402
 from repro.backend import seed_everything  # noqa: E402
-from repro.run import run_program, save, start  # noqa: E402
+from repro.run import conclude, run_program, start  # noqa: E402
 
 PROG = "questions/forecast.py"
 NAMES = ("persistence", "echo", "many_to_one", "shifted", "recursive", "vector", "encoder_decoder")
@@ -398,11 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": files.versions(),
         "check_passed": failed is None,
     }
-    save(args, results)
-    if args.check and failed:
-        print(f"check failed: {failed}", file=sys.stderr)
-        return 1
-    return 0
+    return conclude(args, results, failed)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,9 @@ def measure(model, X, before: list) -> dict:
     units = lstm.units
     parts = untouched(before, lstm.get_weights(), units)
     batch = model.predict(X, batch_size=len(X), verbose=0).ravel()
-    alone = np.array([model.predict(X[i : i + 1], verbose=0)[0, 0] for i in range(len(X))])
+    alone = np.array(
+        [model.predict(X[i : i + 1], batch_size=1, verbose=0)[0, 0] for i in range(len(X))]
+    )
     reverse = model.predict(X[::-1], batch_size=len(X), verbose=0).ravel()[::-1]
     stateful = stateful_copy(model, units)
     forward, backward = range(len(X)), range(len(X) - 1, -1, -1)

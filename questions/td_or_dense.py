@@ -25,7 +25,7 @@ from repro import cli  # noqa: E402
 from repro.backend import seed_everything  # noqa: E402
 from repro.cli import check_head_length  # noqa: E402
 from repro.run import Run, finish, run_program, start  # noqa: E402
-from repro.study import percent, run_study  # noqa: E402
+from repro.study import interval, run_study  # noqa: E402
 
 SECTION = "many_to_many"
 PROG = "questions/td_or_dense.py"
@@ -335,7 +335,7 @@ def print_trained(heads: list[dict], args) -> None:
                 h["head"],
                 h["params"],
                 f"{h['reproduced']}/{h['n']}",
-                f"{percent(h['ci95'][0])}-{percent(h['ci95'][1])}%",
+                interval(*h["ci95"]),
                 f"{h['median_final_loss']:.2g}",
             ]
             for h in trained

@@ -12,7 +12,6 @@ One module per concern, each importing only modules listed above it:
     study     the reproduction study over many seeds, and which way they train
     plots     the PNG of loss curves (or a histogram of many seeds' errors) and predictions
     run       one run, start to finish: the record every script fills, and the terminal entry
-    helper    the study's second process on TensorFlow and PyTorch (python -m repro.helper)
 
 Nothing here imports Keras at import time: --help and bad input answer at once.
 """

@@ -3,88 +3,168 @@
 TensorFlow's C++ start-up writes several lines to standard error (file descriptor 2) before it
 reads any setting that would silence them, on every run that worked: oneDNN and CUDA notices,
 a CPU feature note, on some machines 'E' lines about cuInit or cuFFT/cuDNN/cuBLAS factories.
-While the backend starts, descriptor 2 is captured and those known lines are dropped; any other
-line is written out as it came, so a real error is never hidden. --verbose 2 shows them all.
+While the backend starts, descriptor 2 goes through a pipe to a small process of its own that
+writes each line on as it arrives, leaving out what is known to be noise: TensorFlow's INFO and
+WARNING records (told by their level letter), and ERROR records known to be harmless. Any other
+line, ERROR and FATAL records among them, is written out as it came, so a real error is never
+hidden, even when the process dies during the start. --verbose 2 shows them all.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import logging
 import os
 import re
+import subprocess
 import sys
-import tempfile
 import types
 
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # backend -> package
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder of repro/
 
-# A glog line (TF 2.17 and later: "I0000 00:00:1795896426.660209    5141 port.cc:153] ...") or a
-# TF 2.16 one ("2026-11-28 20:07:15.191992: I tensorflow/core/util/port.cc:113] ...").
-_LOG_PREFIX = r"(?:[IWEF]\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: [IWEF] )\S+\.cc:\d+\] "
-_CPU_NOTE = "This TensorFlow binary is optimized to use available CPU instructions"
-_STARTUP_MESSAGES = (
-    r"oneDNN custom operations are on\.",
-    r"Could not find cuda drivers on your machine, GPU will not be used\.",
-    r"failed call to cuInit: ",
-    r"Unable to register cu(?:FFT|DNN|BLAS) factory: ",
-    _CPU_NOTE,
-    r"TF-TRT Warning: Could not find TensorRT",
+# A record of TensorFlow's C++ logging and its level letter (Info, Warning, Error, Fatal): TF 2.17
+# and later write "I0000 00:00:1795896426.660209    5141 port.cc:153] ...", TF 2.16
+# "2026-11-28 20:07:15.191992: I tensorflow/core/util/port.cc:113] ...".
+_RECORD = re.compile(r"(?:([IWEF])\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: ([IWEF]) )\S+\] ")
+# ERROR records known to be harmless: TF 2.16's CUDA plugins registered twice, on any machine
+_HARMLESS_ERROR = re.compile(  # the second: masks on a CPU without oneDNN's bool kernels
+    r"Unable to register cu(?:FFT|DNN|BLAS) factory: |oneDNN supports DT_BOOL only on platforms"
 )
-_STARTUP_LINE = re.compile(_LOG_PREFIX + "(?:" + "|".join(_STARTUP_MESSAGES) + ")")
+# and cuInit failing where there is no NVIDIA device to find (with one, it is a driver failure)
+_NO_DEVICE_ERROR = re.compile(r"failed call to cuInit: ")
 _ABSL_WARNING = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 )
+_CPU_NOTE = "This TensorFlow binary is optimized to use available CPU instructions"
 _CPU_NOTE_SECOND_LINE = re.compile(
     r"To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler "
     r"flags\."
 )
 
 
-def drop_startup_lines(text: str) -> str:
-    """`text` without TensorFlow's known start-up lines; every other line is kept as it was."""
-    kept, after_cpu_note = [], False
+def nvidia_device() -> bool:
+    """Whether this machine shows an NVIDIA GPU to programs (Linux, or WSL's /dev/dxg)."""
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or os.path.exists("/dev/dxg")
+
+
+def is_startup_noise(line: str, previous: str = "", gpu: bool = False) -> bool:
+    """Whether TensorFlow's start-up line `line` (after `previous`) is noise: an INFO or WARNING
+    record, an ERROR record known to be harmless (cuInit's only where `gpu` is False), absl's
+    notice that logging is not set up yet, or the second line of the CPU feature note."""
+    line = line.rstrip("\r\n")
+    record = _RECORD.match(line)
+    if record:
+        level, message = record.group(1) or record.group(2), line[record.end() :]
+        harmless = _HARMLESS_ERROR.match(message) or (not gpu and _NO_DEVICE_ERROR.match(message))
+        return level in "IW" or (level == "E" and bool(harmless))
+    if line == _ABSL_WARNING:
+        return True
+    return _CPU_NOTE in previous and _CPU_NOTE_SECOND_LINE.fullmatch(line) is not None
+
+
+def drop_startup_lines(text: str, gpu: bool = False) -> str:
+    """`text` without the lines is_startup_noise finds; every other line is kept as it was."""
+    kept, previous = [], ""
     for line in text.splitlines(keepends=True):
-        bare = line.rstrip("\r\n")
-        known = bare == _ABSL_WARNING or _STARTUP_LINE.match(bare) is not None
-        second = after_cpu_note and _CPU_NOTE_SECOND_LINE.fullmatch(bare) is not None
-        if not (known or second):
+        if not is_startup_noise(line, previous, gpu):
             kept.append(line)
-        after_cpu_note = known and _CPU_NOTE in bare
+        previous = line
     return "".join(kept)
+
+
+def forward_startup_lines(gpu: bool) -> None:
+    """The filter's own process: copy standard input to standard output, line by line as each
+    arrives, without the start-up noise, until the pipe closes. Once standard output cannot
+    take a line (closed meanwhile), reading goes on without writing, so the writer never
+    blocks."""
+    previous, pending, writing = "", b"", True
+
+    def forward(raw: bytes) -> None:
+        nonlocal previous, writing
+        line = raw.decode(errors="replace")
+        if writing and not is_startup_noise(line, previous, gpu):
+            writing = _write_all(1, raw)
+        previous = line
+
+    while chunk := os.read(0, 65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for raw in lines:
+            forward(raw + b"\n")
+    if pending:
+        forward(pending)  # a last line without its newline
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    """Write all of `data` to `fd`; False if it cannot take it."""
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
 def startup_lines_dropped():
-    """Capture file descriptor 2 in the with-block, then write out what drop_startup_lines
-    keeps of it."""
-    sys.stderr.flush()
+    """Send file descriptor 2 through forward_startup_lines in a process of its own for the
+    with-block. The process forwards each line as it arrives and, being separate, everything
+    written before this one dies (an abort, a segfault, TensorFlow's LOG(FATAL) mid-import);
+    after the block it is waited for, so its last lines come before anything printed later."""
+    try:
+        os.fstat(2)
+    except OSError:  # no standard error (closed): nothing to show, nothing to filter
+        yield
+        return
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    code = (
+        f"import sys; sys.path.insert(0, {_ROOT!r}); from repro.backend import "
+        f"forward_startup_lines; forward_startup_lines({nvidia_device()})"
+    )
+    try:  # its own session: a Ctrl-C at the terminal ends this process, and the pipe, not it
+        reader = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", code],
+            stdin=read_end,
+            stdout=2,
+            start_new_session=True,
+        )
+    except OSError:  # no interpreter to start (an embedded Python): unfiltered, then
+        os.close(read_end)
+        os.close(write_end)
+        yield
+        return
+    os.close(read_end)
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        if sys.stderr is not None:
             sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            log.seek(0)
-            kept = drop_startup_lines(log.read().decode(errors="replace"))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last write end closes: the reader reads to its end
+        os.close(saved)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            reader.wait(timeout=5)  # longer only if a process started meanwhile holds the pipe
 
 
 def import_keras(args: argparse.Namespace):
-    """Select the backend, import keras quietly, and seed everything for args.seed."""
+    """Select the backend, import keras quietly, and seed everything for args.seed.
+
+    TF_CPP_MIN_LOG_LEVEL is not set: TensorFlow reads it once, at import, so a level set for
+    the start would hide every later C++ error of the run. It ends as it was before the start
+    (JAX, which Keras imports when it is installed, sets it to 1 if unset), so that a process
+    started later, the study's second one, logs as this one does."""
     os.environ["KERAS_BACKEND"] = args.backend
     if args.verbose == 2:  # everything, as TensorFlow writes it
         quiet = contextlib.nullcontext()
     else:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # its C++ logging, where it obeys
         quiet = startup_lines_dropped()
-    with quiet:
+    with quiet, _variable_kept("TF_CPP_MIN_LOG_LEVEL"):
         try:
             import keras
         except ImportError as e:
@@ -100,6 +180,19 @@ def import_keras(args: argparse.Namespace):
         seed_everything(args.seed)
         keras.ops.convert_to_numpy(keras.ops.ones(1))  # the first op: TF's device lines come here
     return keras
+
+
+@contextlib.contextmanager
+def _variable_kept(name: str):
+    """Put environment variable `name` back as it was before the with-block."""
+    before = os.environ.get(name)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def _expected_retracing(record: logging.LogRecord) -> bool:

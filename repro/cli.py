@@ -217,9 +217,21 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
     return p
 
 
+BYTES_PER_LOSS = 64  # one epoch's loss kept: a Python float in a list, then its JSON text
+
+
 def check_seed_range(args: argparse.Namespace) -> None:
+    """The seeds fit NumPy's range, and their loss histories (every epoch of every seed, kept
+    for the JSON file and the plot) fit the memory cap."""
     if args.seed + args.seeds - 1 > MAX_SEED:
         raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
+    need = args.seeds * args.epochs * BYTES_PER_LOSS
+    if need > MEMORY_CAP_BYTES:
+        raise UsageError(
+            f"argument --seeds/--epochs: {args.seeds} seeds of {args.epochs} epochs keep "
+            f"{args.seeds * args.epochs:,} losses, about {need / 2**30:,.1f} GiB, over the "
+            f"{MEMORY_CAP_BYTES / 2**30:.0f} GiB cap; pass fewer --seeds or --epochs"
+        )
 
 
 def seeds_by_backend(parser, text: str) -> None:

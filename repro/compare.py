@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 
 import common
 
@@ -16,8 +17,10 @@ def pairs(predictions, targets) -> list[tuple[float, float]]:
 
 
 def max_error(predictions, targets) -> float:
-    """Largest |prediction - target|."""
-    return max(abs(p - t) for p, t in pairs(predictions, targets))
+    """Largest |prediction - target|; NaN if any prediction is NaN (max() alone would keep
+    whichever came first)."""
+    errors = [abs(p - t) for p, t in pairs(predictions, targets)]
+    return math.nan if any(math.isnan(e) for e in errors) else max(errors)
 
 
 ECHO_TOLERANCE = 0.05  # closer than this, a prediction of 0.0 ... 0.8 prints as its target

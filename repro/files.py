@@ -1,15 +1,19 @@
 """Result files: JSON and PNG written whole or not at all, wherever the path points; versions.
 
-A path names one of three things. `-` is standard output. A path that exists and is not a
-regular file (a FIFO, a device such as /dev/stdout or /dev/null) is written directly, since
-renaming over it would replace the device with a file. Anything else, a regular file or a new
-name, is written to a temporary file beside it and renamed into place, so a failed run never
-leaves half a file; through a symbolic link, the link's target is replaced and the link stays.
+A path names one of three things. `-` is standard output. A stream, a path in /dev or /proc (such
+as /dev/stdout, which may lead to the very file a shell redirected standard output to) or one that
+exists and is not a regular file (a FIFO), is appended to in place: renaming over it would replace
+the device, or the log the run is printing to, with the result alone. Anything else, a regular file
+or a new name, is written to a temporary file beside it and renamed into place, so a failed run
+never leaves half a file; through a symbolic link, the link's target is replaced and the link
+stays. JSON has no NaN or infinity: such values (a diverged seed's loss) are written as null.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import stat
 import sys
@@ -17,10 +21,13 @@ import tempfile
 
 
 def _special(path: str) -> bool:
-    """True for a path that exists and is not a regular file (after following links)."""
+    """True for a stream: a path in /dev or /proc, or one that exists and is not a regular file
+    (after following links)."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
+    except OSError:  # missing, or not reachable: output_problem says why
         return False
 
 
@@ -29,7 +36,7 @@ def write_atomically(path: str, write) -> None:
     link), flush it to disk, then rename it into place and flush the folder."""
     path = os.path.realpath(path)  # a link stays a link: its target is what gets replaced
     folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")  # short: any valid name fits
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -55,18 +62,39 @@ def write_output(path: str, write, stdout=None) -> None:
     if path == "-":
         stream = stdout or sys.stdout
         stream.flush()
-        write(stream.buffer)
-        stream.buffer.flush()
+        if hasattr(stream, "buffer"):
+            write(stream.buffer)
+            stream.buffer.flush()
+        else:  # a text-only stream, such as a Jupyter kernel's
+            data = io.BytesIO()
+            write(data)
+            stream.write(data.getvalue().decode())
+            stream.flush()
     elif _special(path):
-        with open(path, "wb") as f:
+        for stream in (sys.stdout, sys.stderr):  # what the run printed comes first
+            if stream is not None:
+                stream.flush()
+        with open(path, "ab") as f:  # appended: never truncate what it leads to
             write(f)
     else:
         write_atomically(path, write)
 
 
+def json_safe(value):
+    """`value` with every NaN or infinite float replaced by None (JSON's null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_json(path: str, data: dict, stdout=None) -> None:
-    """Write `data` as indented JSON (see write_output for what `path` may be)."""
-    text = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    """Write `data` as indented JSON, non-finite numbers as null (see write_output for what
+    `path` may be)."""
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
     write_output(path, lambda f: f.write(text.encode()), stdout)
 
 
@@ -78,6 +106,12 @@ def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> s
         return f"{path!r} must end with {suffix}"
     if os.path.isdir(path):
         return f"{path!r} is a directory, not a file"
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass  # a new file: its folder must take it
+    except OSError as e:  # not a directory on the way, a name too long, a loop of links ...
+        return f"cannot write {path!r}: {e.strerror}"
     if _special(path):  # written in place: it only has to be writable
         return None if os.access(path, os.W_OK) else f"{path!r} is not writable"
     folder = os.path.dirname(os.path.realpath(path))

@@ -21,12 +21,60 @@ def start(
     """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded.
 
     With --json -, standard output is kept for the JSON alone: until finish() writes it, what
-    the script prints goes to standard error."""
+    the script prints goes to standard error. A run that ends before that (an error, Ctrl-C, a
+    diverged training) gets its standard output back all the same: from run_program in a
+    terminal, when the cell ends in IPython or a Jupyter notebook."""
+    _closed_streams_to_devnull()
     args = cli.parse_args(script, argv, add_arguments, check, prog, description)
     if args.json == "-":
         args.stdout, sys.stdout = sys.stdout, sys.stderr
+        _swapped[:] = [args.stdout, sys.stdout]
+        _after_the_cell(_stdout_back)
     import_keras(args)
     return args
+
+
+_swapped = []  # [standard output, its stand-in] from start's --json - until it is put back
+
+
+def _stdout_back(*_) -> None:
+    """Undo start's --json - swap if save() has not (a run that failed halfway), unless
+    something else has taken sys.stdout since."""
+    if _swapped:
+        stdout, stand_in = _swapped
+        _swapped.clear()
+        if sys.stdout is stand_in:
+            sys.stdout = stdout
+
+
+def _after_the_cell(action) -> None:
+    """In IPython (a Jupyter kernel too), call action() once when the running cell has ended,
+    however it ended; elsewhere do nothing."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+
+    def once(*_):
+        shell.events.unregister("post_run_cell", once)
+        action()
+
+    shell.events.register("post_run_cell", once)
+
+
+def _closed_streams_to_devnull() -> None:
+    """A closed standard output or error (`2>&-`) gets /dev/null: what would go there is
+    dropped, no file the run opens takes its number, and print() and flush() work on it."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:  # Python found it closed at start-up
+            setattr(sys, name, open(fd, "w", buffering=1, errors="backslashreplace", closefd=False))
 
 
 def run_program(main) -> None:
@@ -43,6 +91,8 @@ def run_program(main) -> None:
         for fd in (1, 2):  # nothing more to say, and nothing for Python to fail on at exit
             os.dup2(devnull, fd)
         status = 1
+    finally:
+        _stdout_back()  # --json -, and the run ended before save() (%run in IPython, too)
     sys.exit(status)
 
 
@@ -120,6 +170,14 @@ def finish(
     Returns the exit status: 1 under --check when something is a MISMATCH (for a question: when
     `failed`), else 0."""
     args, model, targets = run.args, run.model, run.targets
+    bad = int(np.sum(~np.isfinite(run.predictions)))
+    if bad:  # a model that gives NaN has diverged, whatever its last loss said
+        print(
+            f"error: training diverged: {bad} of {len(run.predictions)} predictions are not "
+            f"finite (final loss {run.history[-1]:.6g}); try a smaller --lr or scaled inputs",
+            file=sys.stderr,
+        )
+        return 1
     rows = common.layer_rows(model)
     known = compare.known_differences(args)
     comparison = compare.comparison_rows(
@@ -188,6 +246,16 @@ def finish(
     if args.check and not passed:
         why = "see MISMATCH (or DIFFERENT) above" if report else failed
         print(f"check failed: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def conclude(args, results: dict, failed: str | None) -> int:
+    """The end of a question's script with results of its own: save the JSON, then the exit
+    status, 1 under --check when `failed` says why its answer does not hold."""
+    save(args, results)
+    if args.check and failed:
+        print(f"check failed: {failed}", file=sys.stderr)
         return 1
     return 0
 

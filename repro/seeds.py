@@ -13,7 +13,8 @@ import random
 from repro.backend import seed_everything
 from repro.cli import MEMORY_CAP_BYTES  # a chunk of seeds may use what one run may
 
-DRAWS = 256  # Python draws looked through for an initializer's seed: a model makes a handful
+DRAWS = 256  # Python draws looked through for an initializer's seed, at least (a model makes a
+# handful; a larger one, more: see InitialWeights)
 
 
 def _seeded_initializers(layer, found: list) -> list:
@@ -61,10 +62,11 @@ class InitialWeights:
 
         self.build_model, self.args = build_model, args
         self.model = self._built(first)  # a fresh model: its optimizer and metrics start here
-        draws = _draws(first)
         initializers = []
         for layer in self.model.layers:
             _seeded_initializers(layer, initializers)
+        # a draw per initializer and per seed generator: enough whatever the model's size
+        draws = _draws(first, max(DRAWS, 2 * (len(initializers) + len(self.model.weights))))
         # one step per variable: ("same", value), ("draws", value, {flat index: k}) for a
         # SeedGenerator's state ([a draw, 0]), or ("init", class, config, k, shape, dtype)
         self.plan = []

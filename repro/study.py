@@ -2,21 +2,14 @@
 
 The seeds after the first train in the fastest way measured here (docs/reproduction.md, "Seeds
 at scale"): on JAX together, in one vectorized program (repro.seeds); on TensorFlow and PyTorch
-one after another reusing the compiled loop, in two processes at once when that pays
-(repro.helper).
+one after another, each reusing the first seed's compiled loop.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
-import json
 import math
-import os
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import common
 from repro import seeds as many
@@ -58,63 +51,6 @@ def train_one_by_one(run, build_model, seeds):
         yield seed, history, predictions
 
 
-HELPER_START_S = 8.0  # a helper's import of Keras and first compiled loop, measured here
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def trains_in_two_processes(args, others: int, seconds_per_seed: float) -> bool:
-    """Whether some seeds go to a second process: on TensorFlow and PyTorch (their loops use
-    about one core), given a second core, when the seeds take long enough one by one that a
-    helper, which must import Keras and compile its loop again, saves time."""
-    return (
-        args.backend in ("tensorflow", "torch")
-        and usable_cores() >= 2
-        and others >= 4
-        and others * seconds_per_seed > 3 * HELPER_START_S
-    )
-
-
-def train_in_two_processes(run, build_model, seeds, seconds_per_seed: float):
-    """The first seeds here, one by one; the others in repro.helper at the same time. This
-    process takes more, as many as it can train while the helper starts, so both end together."""
-    ahead = HELPER_START_S / max(seconds_per_seed, 1e-3)
-    mine = min(len(seeds) - 1, max(1, round((len(seeds) + ahead) / 2)))
-    mine, theirs = seeds[:mine], seeds[mine:]
-    settings = {k: v for k, v in vars(run.args).items() if k not in ("scaling", "stdout")}
-    where = [inspect.getfile(build_model), build_model.__name__]  # the study's model, not a guess
-    if run.args.sequence is not None:
-        settings["sequence"] = [float(v) for v in run.args.sequence]
-    _progress(f"seeds {theirs[0]}-{theirs[-1]} train in a second process at the same time")
-    with tempfile.TemporaryFile() as output:  # a file: a pipe would fill and stall the helper
-        helper = subprocess.Popen(
-            [sys.executable, "-m", "repro.helper"],
-            stdin=subprocess.PIPE,
-            stdout=output,
-            cwd=Path(__file__).resolve().parent.parent,
-            text=True,
-        )
-        try:
-            data = [run.X.tolist(), run.y.tolist()]  # as framed for this model
-            job = {"args": settings, "seeds": theirs, "build_model": where, "data": data}
-            helper.stdin.write(json.dumps(job))
-            helper.stdin.close()
-            yield from train_one_by_one(run, build_model, mine)
-            if helper.wait() != 0:
-                raise SystemExit(
-                    f"error: the study's second process failed (status {helper.returncode})"
-                )
-            output.seek(0)
-            for line in output.read().decode().splitlines():
-                yield tuple(json.loads(line))
-        finally:
-            if helper.poll() is None:
-                helper.kill()
-                helper.wait()
-
-
 def train_together(run, build_model, seeds, progress=_progress):
     """All seeds in vectorized chunks on JAX; a seed whose loss turns NaN stops there."""
     import numpy as np
@@ -134,11 +70,17 @@ def train_together(run, build_model, seeds, progress=_progress):
         yield seed, [float(v) for v in history], prediction
 
 
-def percent(p: float) -> str:
-    """A bound of the interval in percent: whole numbers, but 99.6 is not rounded up to 100 nor
-    0.4 down to 0, which would claim every seed (or none) when a thousand seeds cannot."""
-    text = f"{100 * p:.0f}"
-    return f"{100 * p:.1f}" if text in ("0", "100") and p not in (0.0, 1.0) else text
+def _rounds_to_an_end(p: float) -> bool:
+    """Whether p in whole percent would read 0 or 100 without being it: 99.6% is not 100%, which
+    would claim every seed (or none) when a thousand seeds cannot."""
+    return f"{100 * p:.0f}" in ("0", "100") and p not in (0.0, 1.0)
+
+
+def interval(low: float, high: float) -> str:
+    """The interval in percent, "low-high%": whole numbers, or both bounds with one decimal when
+    either needs it (0.0-0.6%, 99.4-100.0%, not 0.0-1% nor 99-100.0%)."""
+    digits = 1 if _rounds_to_an_end(low) or _rounds_to_an_end(high) else 0
+    return f"{100 * low:.{digits}f}-{100 * high:.{digits}f}%"
 
 
 def run_study(run, build_model, quiet: bool = False) -> dict:
@@ -155,10 +97,7 @@ def run_study(run, build_model, quiet: bool = False) -> dict:
     if together:
         progress = (lambda _: None) if quiet else _progress
         trained, way = train_together(run, build_model, others, progress), "together (jax.vmap)"
-    elif trains_in_two_processes(args, len(others), run.seconds.get("fit", 0.0)):
-        trained = train_in_two_processes(run, build_model, others, run.seconds["fit"])
-        way = "one by one, 2 processes"
-    else:
+    else:  # TensorFlow, PyTorch: a second process paid only in long studies (docs/reproduction.md)
         trained, way = train_one_by_one(run, build_model, others), "one by one"
     results = []
     first = [(args.seed, run.history, run.scaled_predictions)]
@@ -185,7 +124,7 @@ def run_study(run, build_model, quiet: bool = False) -> dict:
     table = pd.DataFrame(results).drop(columns=["history", "predictions"]).set_index("seed")
     k = int(table["reproduced"].sum())
     ci = binomtest(k, args.seeds).proportion_ci(confidence_level=0.95, method="exact")
-    summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {percent(ci.low)}-{percent(ci.high)}%)"
+    summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {interval(ci.low, ci.high)})"
     if not quiet:
         first = f"--seed {args.seed}, {args.epochs} epochs"
         print(f"\nReproduction study: {args.seeds} seeds from {first}")

@@ -82,17 +82,22 @@ def _fit_tensorflow(model, X, y, batch_size, epochs, verbose):
 def _tensorflow_loop(model, X, y, batch_size):
     import tensorflow as tf
 
-    samples = X.shape[0]
+    full, rest = divmod(X.shape[0], batch_size)  # whole batches, then what is left
+    whole = [tf.reshape(a[: full * batch_size], (full, batch_size, *a.shape[1:])) for a in (X, y)]
+    # fit compiles its step, not its loop, with XLA when model.jit_compile says so (Keras turns
+    # it off while TensorFlow's op determinism is on, as it is here): do the same, so fast stays
+    # equal to fit. Each batch keeps a fixed shape, which XLA needs.
+    step = tf.function(model.train_step, jit_compile=bool(model.jit_compile))
 
-    # fit compiles its step with XLA when model.jit_compile says so (Keras turns it off while
-    # TensorFlow's op determinism is on, as it is here): do the same, so fast stays equal to fit
-    @tf.function(jit_compile=bool(model.jit_compile))
+    @tf.function
     def run(n):  # n epochs in one graph: no Python between updates
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         for i in tf.range(n):
             model.reset_metrics()  # fit starts each epoch with fresh metrics
-            for start in tf.range(0, samples, batch_size):
-                model.train_step((X[start : start + batch_size], y[start : start + batch_size]))
+            for j in tf.range(full):
+                step((whole[0][j], whole[1][j]))
+            if rest:
+                step((X[full * batch_size :], y[full * batch_size :]))
             loss = tf.cast(model.get_metrics_result()["loss"], tf.float32)
             losses = losses.write(i, loss)
             if not tf.math.is_finite(loss):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 SCALERS = ("minmax", "standard", "none")
 TOLERANCE_OF_RANGE = 0.05
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo("float32").max, without importing NumPy here
 
 
 def parse(text: str) -> tuple[list[float], int]:
@@ -21,6 +22,8 @@ def parse(text: str) -> tuple[list[float], int]:
     tokens = [t for t in re.split(r"[\s,]+", text.strip()) if t]
     if len(tokens) < 2:
         raise ValueError(f"needs at least 2 numbers, got {len(tokens)}")
+    if re.search(r"(^|,)\s*(,|$)", text.strip()):  # "0,,1" is more likely a typo than 0 1
+        raise ValueError("an empty item between commas (or at either end); write each number once")
     numbers = []
     for token in tokens:
         try:
@@ -29,6 +32,8 @@ def parse(text: str) -> tuple[list[float], int]:
             raise ValueError(f"{token!r} is not a number") from None
         if not math.isfinite(number):
             raise ValueError(f"{token!r} is not a finite number")
+        if abs(number) > FLOAT32_MAX:
+            raise ValueError(f"{token!r} is beyond float32, the model's numbers (at most 3.4e38)")
         numbers.append(number)
     if min(numbers) == max(numbers):
         raise ValueError(

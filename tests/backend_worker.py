@@ -1,6 +1,6 @@
 """Run in a process of its own per backend (KERAS_BACKEND): the fast loop against plain fit.
 
-Prints one JSON object: the benchmark's rows (each script at its article settings, fewer epochs)
+Prints one JSON object: the benchmark's rows (each script at the article's settings, its epochs too)
 and the loss histories of the harder cases, for test_backends.py to compare."""
 
 import argparse
@@ -35,7 +35,7 @@ def histories(length: int, batch_size: int, epochs: int, first_naive: int = 0) -
 
 if __name__ == "__main__":
     backend = sys.argv[1]
-    rows = fit_speed.naive_and_fast(backend, 25)  # imports keras on `backend`
+    rows = fit_speed.naive_and_fast(backend, None)  # the article's epochs; imports keras
     cases = {
         "several batches an epoch": histories(length=5, batch_size=2, epochs=20),
         "more than 16 batches an epoch": histories(length=20, batch_size=1, epochs=5),

@@ -24,6 +24,7 @@ ECHO_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items(
 OWN_DATA = {  # the questions with data or studies of their own, and their quick tier's flags
     "cells": ("questions/cells.py", ["--cell", "SimpleRNN", "--seeds", "2"]),
     "forecast": ("questions/forecast.py", ["--window", "3", "--horizon", "2"]),
+    "label_steps": ("questions/label_steps.py", ["--epochs", "2", "--samples", "64"]),
 }
 ALL_SCRIPTS = {**ECHO_SCRIPTS, **{name: path for name, (path, _) in OWN_DATA.items()}}
 # Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:
@@ -45,9 +46,9 @@ def pytest_collection_modifyitems(items):
 
 
 def user_env() -> dict:
-    """This environment as a user's shell has it: without the TF_CPP_MIN_LOG_LEVEL that an
-    in-process run sets here, which would quiet TensorFlow before the scripts' own filter could
-    be seen to work."""
+    """This environment as a user's shell has it: without the TF_CPP_MIN_LOG_LEVEL of this
+    environment (JAX, which Keras imports, sets it when unset), which would quiet TensorFlow
+    before the scripts' own filter could be seen to work."""
     return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
@@ -126,11 +127,8 @@ QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to 
 @pytest.fixture(scope="session")
 def quick_runs(tmp_path_factory):
     """The quick tier's end-to-end runs: every script, the article's and the questions', once in
-    a process of its own at QUICK_EPOCHS epochs with --json (and one --plot), and the study's
-    second process (python -m repro.helper) on a job of one seed, all started together."""
-    import common
-    from repro import cli
-
+    a process of its own at QUICK_EPOCHS epochs with --json (and one --plot), all started
+    together (the questions with data of their own at their OWN_DATA flags)."""
     folder = tmp_path_factory.mktemp("quick")
     jobs = {}
     for name in ALL_SCRIPTS:
@@ -141,31 +139,10 @@ def quick_runs(tmp_path_factory):
             argv += OWN_DATA[name][1]
         jobs[name] = ((name, *argv), {})
     started = {key: start_script(*args, **kw) for key, (args, kw) in jobs.items()}
-    settings = vars(cli.parse_args("many_to_one", ["--epochs", "5", "--seed", "3"]))
-    settings = {k: v for k, v in settings.items() if k not in ("scaling", "stdout")}
-    helper = subprocess.Popen(
-        [sys.executable, "-m", "repro.helper"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=dict(user_env(), PYTHONHASHSEED="0"),
-    )
-    X, y = common.make_data("many_to_one", 5)
-    where = [str(ROOT / "many_to_one.py"), "build_model"]
-    job = {
-        "args": settings,
-        "seeds": [3, 4],
-        "build_model": where,
-        "data": [X.tolist(), y.tolist()],
-    }
-    helper_out = helper.communicate(json.dumps(job), timeout=600)
     results = {}
     for name, proc in started.items():
         done = finish(proc)
         path = folder / f"{name}.json"
         results[name] = (done, json.loads(path.read_text()) if path.exists() else None)
-    results["helper"] = (helper.returncode, *helper_out)
     results["folder"] = folder
     return results

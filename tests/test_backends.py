@@ -95,6 +95,7 @@ def fast_and_naive():
 def test_fast_loop_matches_fit_at_the_articles_settings(fast_and_naive, backend):
     rows = fast_and_naive[backend]["rows"]  # benchmarks/fit_speed.py's comparison
     assert [r["script"] for r in rows] == list(SCRIPTS)
+    assert [r["epochs"] for r in rows] == [common.ARTICLE[s].epochs for s in SCRIPTS]
     assert all(r["same_history"] for r in rows), rows
 
 

@@ -9,7 +9,6 @@ from scipy.stats import beta
 
 from conftest import ROOT, run_main, run_script
 from questions import cells
-from repro import study
 
 
 @pytest.mark.parametrize("cell", cells.CELLS)
@@ -66,25 +65,6 @@ def test_every_cell_on_jax_trains_its_seeds_together(tmp_path):
     one_to_one = {r["cell"]: r["params"] for r in rows if r["section"] == "one_to_one"}
     assert one_to_one == {"LSTM": 140, "GRU": 120, "SimpleRNN": 35}  # 4, 3 and 1 gates
     assert "draws initial weights differently" not in proc.stderr  # replayed, not built
-
-
-@pytest.mark.slow
-def test_the_second_process_trains_the_questions_own_model(tmp_path, capsys, monkeypatch):
-    """A study split over two processes must train the cell asked for, not the article's LSTM:
-    the same errors, seed by seed, as a study done in one process (to float32 rounding: the
-    second process traces its own graph)."""
-    argv = ["--cell", "SimpleRNN", "--seeds", "6", "--epochs", "60", "--verbose", "0"]
-    runs = {}
-    for cores in (1, 2):
-        monkeypatch.setattr(study, "usable_cores", lambda cores=cores: cores)
-        monkeypatch.setattr(study, "HELPER_START_S", 0.0)  # split even so short a study
-        out = tmp_path / f"{cores}.json"
-        code, _, err = run_main(cells, [*argv, "--json", str(out)], capsys)
-        assert code == 0
-        runs[cores] = json.loads(out.read_text())["cells"]
-    assert "train in a second process" in err
-    for two, one in zip(runs[2], runs[1], strict=True):
-        assert two["max_abs_errors"] == pytest.approx(one["max_abs_errors"], abs=1e-6)
 
 
 def test_the_readme_row_gives_the_one_to_one_counts():

@@ -80,6 +80,13 @@ def test_bad_input_is_one_line_naming_the_flag(script, argv, flag, capsys):
     assert flag in err
 
 
+def test_loss_histories_count_against_the_memory_cap(capsys):
+    """Every epoch of every seed is kept: 1000 seeds of 10^6 epochs would be 10^9 losses."""
+    err = parse_error("many_to_one", ["--seeds", "1000", "--epochs", "1000000"], capsys)
+    assert "--seeds/--epochs" in err and "GiB cap" in err
+    assert cli.parse_args("many_to_one", ["--seeds", "1000", "--epochs", "1000"]).seeds == 1000
+
+
 def test_memory_refusal_suggests_units(capsys):
     err = parse_error("one_to_one", ["--length", "82600"], capsys)
     assert "GiB" in err and "--units 5" in err

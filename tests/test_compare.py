@@ -63,6 +63,12 @@ def test_comparison_rows_custom_size_uses_formulas_and_targets():
     assert out[-1]["verdict"] == "same" and compare.reproduced([0.0, 0.2500001], [0.0, 0.25])
 
 
+def test_a_nan_prediction_is_never_reproduced_wherever_it_comes():
+    for predictions in ([0.1, math.nan], [math.nan, 0.1]):
+        assert math.isnan(compare.max_error(predictions, [0.0, 0.0]))
+        assert not compare.reproduced(predictions, [0.1, 0.1])
+
+
 def test_max_error_and_reproduced():
     assert math.isclose(compare.max_error([0.01, 0.2], [0.0, 0.25]), 0.05)
     assert compare.reproduced([-1e-9, 0.21], [0.0, 0.2])

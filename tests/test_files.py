@@ -84,6 +84,98 @@ def test_dash_is_standard_output_for_json_only():
     assert "only for --json" in files.output_problem("-", ".png")
 
 
+def test_dash_writes_to_a_text_only_stream_as_a_jupyter_kernels():
+    out = io.StringIO()  # like ipykernel's OutStream: text, no .buffer
+    assert not hasattr(out, "buffer")
+    files.write_json("-", {"a": [1, 2]}, stdout=out)
+    assert json.loads(out.getvalue()) == {"a": [1, 2]}
+
+
+def test_non_finite_numbers_are_written_as_null(tmp_path):
+    path = tmp_path / "r.json"
+    nan, inf = float("nan"), float("inf")
+    files.write_json(str(path), {"loss": [0.5, nan], "errors": {"max": inf, "min": -inf}})
+    assert json.loads(path.read_text()) == {
+        "loss": [0.5, None],
+        "errors": {"max": None, "min": None},
+    }
+
+
+def test_a_diverging_seed_in_a_study_still_gets_its_json(tmp_path, capsys, monkeypatch):
+    """Through the script's main and finish: seed 2's loss overflows, the study records NaN,
+    and the JSON file holds the whole study with null where the numbers are not finite."""
+    import many_to_one
+    from conftest import run_main
+
+    built = []
+
+    def second_one_explodes(args):
+        model = original(args)
+        if len(built) == 1:
+            model.optimizer.learning_rate.assign(1e38)  # steps so large the loss overflows
+        built.append(model)
+        return model
+
+    original = many_to_one.build_model
+    monkeypatch.setattr(many_to_one, "build_model", second_one_explodes)
+    path = tmp_path / "study.json"
+    argv = ["--epochs", "30", "--verbose", "0", "--seeds", "3", "--json", str(path)]
+    code, _, err = run_main(many_to_one, argv, capsys)
+    assert code == 0, err
+    seeds = json.loads(path.read_text())["study"]["seeds"]
+    assert [s["seed"] for s in seeds] == [1, 2, 3]
+    assert seeds[1]["max_abs_error"] is None and seeds[1]["history"][-1] is None
+    assert seeds[2]["max_abs_error"] is not None
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda tmp: str(tmp / "file.txt" / "out.json"), "Not a directory"),
+        (lambda tmp: str(tmp / ("a" * 300 + ".json")), "File name too long"),
+        (lambda tmp: str(tmp / "loop1"), "Too many levels of symbolic links"),
+    ],
+)
+def test_an_unwritable_path_is_one_line_and_exit_2_before_training(tmp_path, capsys, make, words):
+    import one_to_one
+    from conftest import run_main
+
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    os.symlink(tmp_path / "loop2", tmp_path / "loop1")
+    os.symlink(tmp_path / "loop1", tmp_path / "loop2")
+    code, out, err = run_main(one_to_one, ["--json", make(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("one_to_one.py: error: argument --json: cannot write ")
+    assert words in err and err.count("\n") == 1
+
+
+def test_a_name_near_the_limit_is_written(tmp_path):
+    """The temporary file beside it must not be longer than the name itself."""
+    path = tmp_path / ("a" * 250 + ".json")
+    assert files.output_problem(str(path)) is None
+    files.write_json(str(path), {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+
+
+def test_json_to_dev_stdout_appends_to_the_redirected_log(tmp_path):
+    """`python many_to_one.py --json /dev/stdout >> run.log`: the log keeps its first line and
+    everything the run printed, then the JSON."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, user_env
+
+    log = tmp_path / "run.log"
+    log.write_text("an earlier line\n")
+    command = f"'{sys.executable}' many_to_one.py --epochs 3 --json /dev/stdout >> '{log}'"
+    done = subprocess.run(command, shell=True, cwd=ROOT, env=user_env(), capture_output=True)
+    assert done.returncode == 0, done.stderr
+    text = log.read_text()
+    assert text.startswith("an earlier line\nModel: ")
+    assert "Predictions:" in text
+    assert json.loads(text[text.index("\n{\n") :])["script"] == "many_to_one.py"
+
+
 def test_package_modules_import_only_modules_above_them():
     """The order repro/__init__.py (and the README) gives: a module may use the ones above it,
     anywhere in its code, never one below it."""
@@ -106,3 +198,19 @@ def test_package_modules_import_only_modules_above_them():
                 used |= {a.name.split(".")[1] for a in node.names if a.name.startswith("repro.")}
         below = used - set(order[:k])
         assert not below, f"repro/{name}.py imports {sorted(below)}, listed below it"
+
+
+def test_a_nan_prediction_is_a_diverged_run_whatever_the_loss(tmp_path, capsys, monkeypatch):
+    """The model predicts NaN though training reported finite losses: exit 1, one line."""
+    import keras
+    import numpy as np
+
+    import many_to_one
+    from conftest import run_main
+
+    monkeypatch.setattr(keras.Model, "predict", lambda self, X, **kw: np.full((len(X), 5), np.nan))
+    path = tmp_path / "r.json"
+    code, _, err = run_main(many_to_one, ["--epochs", "3", "--json", str(path)], capsys)
+    assert code == 1
+    assert err.splitlines()[-1].startswith("error: training diverged: 5 of 5 predictions")
+    assert not path.exists()

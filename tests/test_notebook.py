@@ -1,5 +1,5 @@
 """The scripts in a real Jupyter kernel, as a notebook user calls them: import and main(),
-main([...]), and %run with arguments."""
+main([...]), and %run with arguments; and a run with --json - that fails halfway."""
 
 import nbformat
 import pytest
@@ -16,7 +16,12 @@ CELLS = [
     "from questions import td_or_dense\nstatus = td_or_dense.main(['--verbose', '0'])\n"
     "print('status', status)",
     "%run questions/td_or_dense.py --verbose 0",
+    # --json - sends what the script prints to stderr until the JSON is written; this run
+    # diverges (SystemExit(1)) before that
+    "import many_to_one\nmany_to_one.main(['--epochs', '50', '--lr', '1e30', '--json', '-'])",
+    "print('standard output again')",
 ]
+FAILS = {6}  # the cells expected to end in an error
 
 
 def stdout_of(cell) -> str:
@@ -31,7 +36,10 @@ def predictions_in(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def notebook():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
+    for k in FAILS:
+        cells[k].metadata["tags"] = ["raises-exception"]  # nbclient goes on after it
+    nb = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False).execute()
     return nb
 
@@ -53,3 +61,13 @@ def test_a_question_runs_in_a_notebook_through_main_and_run(notebook, cell):
     assert "Output heads on the same trained LSTM" in out and "Answer: " in out
     if cell == 4:
         assert out.rstrip().endswith("status 0")
+
+
+def test_a_run_that_fails_halfway_gives_standard_output_back(notebook):
+    failed, after = notebook.cells[6], notebook.cells[7]
+    errors = [o for o in failed.outputs if o.get("output_type") == "error"]
+    assert [e["ename"] for e in errors] == ["SystemExit"]
+    assert "the loss became inf" in "".join(o.get("text", "") for o in failed.outputs)
+    assert [(o.get("name"), o.get("text")) for o in after.outputs] == [
+        ("stdout", "standard output again\n")
+    ]

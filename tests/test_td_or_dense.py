@@ -72,7 +72,9 @@ def test_readme_framings_table_is_the_generated_one():
     assert common.framings_markdown() in (ROOT / "README.md").read_text()
 
 
-def test_large_heads_are_counted_not_built_past_their_size_limits():
+def test_large_heads_are_counted_not_built_past_their_size_limits(monkeypatch):
+    import keras
+
     assert td_or_dense.heads_too_big(5, 5) is None
     assert td_or_dense.heads_too_big(400, 5) is None
     assert "weights" in td_or_dense.heads_too_big(10_000, 5)  # 500 million: 2 GiB
@@ -81,14 +83,22 @@ def test_large_heads_are_counted_not_built_past_their_size_limits():
     args = argparse.Namespace(length=steps, units=units, lr=0.001, head="dense")
     model = many_to_many_td.build_model(args)
     X, _ = common.make_data("many_to_many", steps)
+    built = []
+
+    class Counted(keras.layers.Dense):  # every Dense the comparison makes, by its units
+        def __init__(self, units, **kw):
+            built.append(units)
+            super().__init__(units, **kw)
+
+    def no_flatten(*a, **kw):
+        raise AssertionError("Flatten was built")
+
+    monkeypatch.setattr(keras.layers, "Dense", Counted)
+    monkeypatch.setattr(keras.layers, "Flatten", no_flatten)
     rows = td_or_dense.compare_heads(model, X)  # decided from the sizes, before building
-    assert [h["params"] for h in rows] == [
-        common.dense_params(units, 1),
-        common.dense_params(units, 1),
-        common.dense_params(units, steps),
-        common.dense_params(steps * units, steps),
-        steps * common.dense_params(units, 1),
-    ]
+    assert sorted(built) == [1, 1, steps]  # TimeDistributed's, the plain one, many-to-one's
+    # kernel + bias by hand: 2*1 + 1; 2*600 + 600; (600*2)*600 + 600; 600 * (2*1 + 1)
+    assert [h["params"] for h in rows] == [3, 3, 1800, 720_600, 1800]
     assert ["not built" in h["time_axis"] for h in rows] == [False, False, False, True, True]
 
 

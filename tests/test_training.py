@@ -2,9 +2,9 @@
 
 import argparse
 import gc
-import types
 import weakref
 
+import numpy as np
 import pytest
 
 import common
@@ -42,14 +42,44 @@ def test_a_trained_model_is_freed_with_its_loops():
     assert gone() is None
 
 
-@pytest.mark.parametrize("jit_compile", [True, False])
-def test_fast_loop_compiles_with_xla_exactly_when_fit_would(jit_compile):
-    """fit compiles its step with XLA when model.jit_compile is true, as Keras makes it on a GPU
-    without op determinism; no such machine is here, so a stand-in model says so."""
-    X, y = common.make_data("many_to_one", 5)
-    model = types.SimpleNamespace(jit_compile=jit_compile)  # the loop is built, not run
-    loop = training._tensorflow_loop(model, X, y, 1)
-    assert loop._jit_compile is jit_compile
+XLA_RUN = """
+import argparse, json
+import keras, numpy as np
+import common, many_to_one, one_to_one
+from repro import training
+out = {}
+for module, name, batch in ((one_to_one, "one_to_one", 2), (many_to_one, "many_to_one", 1)):
+    X, y = common.make_data(name, 5)
+    histories = {}
+    for fit in ("fast", "naive"):
+        keras.utils.set_random_seed(1)
+        model = module.build_model(argparse.Namespace(length=5, units=5, lr=0.01))
+        model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01), jit_compile=True)
+        histories[fit] = training.train(model, X, y, 12, batch, fit)
+    out[name] = {"jit_compile": model.jit_compile, **histories}
+print(json.dumps(out))
+"""
+
+
+def test_fast_loop_under_xla_trains_as_fit_does():
+    """fit compiles its step with XLA when model.jit_compile is true (as Keras sets it on a GPU
+    without op determinism). In a fresh process, without op determinism, both loops train the
+    same: one-to-one with a last batch of another size (2, 2, 1), many-to-one batch by batch."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT, user_env
+
+    env = dict(user_env(), KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run(
+        [sys.executable, "-c", XLA_RUN], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name, run in json.loads(done.stdout.strip().splitlines()[-1]).items():
+        assert run["jit_compile"] is True, name
+        assert len(run["fast"]) == len(run["naive"]) == 12, name
+        np.testing.assert_allclose(run["fast"], run["naive"], rtol=1e-5, err_msg=name)
 
 
 @pytest.mark.parametrize("fit", ["fast", "naive"])

@@ -58,6 +58,10 @@ def parse_error(argv, capsys) -> str:
         (["--values", "1 nan 3"], "--values", "not a finite number"),
         (["--values", "1 inf"], "--values", "not a finite number"),
         (["--values", "3 3 3"], "--values", "all values are equal"),
+        (["--values", "1e308 -1e308 0"], "--values", "beyond float32"),  # the range overflows
+        (["--values", "0 4e38"], "--values", "beyond float32"),
+        (["--values", "0,,1"], "--values", "empty item"),  # was read as two values
+        (["--values", "0, 1, 2,"], "--values", "empty item"),
         (["--values", "1 2 3", "--length", "4"], "--length", "disagrees"),
         (["--scale", "minmax"], "--scale", "--values only"),
         (["--values", "1 2", "--scale", "log"], "--scale", "invalid choice"),

@@ -1,0 +1,386 @@
+"""Can TimeDistributed give a class at every step, and do the padded steps count?
+
+Token sequences of --min-length to --max-length tokens (1..--vocab), padded with 0 at the end,
+each step labeled with the token one step earlier (a delayed echo: the LSTM must remember), go
+through LSTM(return_sequences=True) -> TimeDistributed(Dense(vocab + 1, softmax)). From the same
+seed and initial weights: no_mask, mask (Embedding(mask_zero=True)) and sample_weight (0 on the
+padding), each with the accuracy Keras reports beside scikit-learn's on the real steps, on training
+and held-out sequences; then Dense without the wrapper, one-hot against integer targets, and
+class_weight with 3D targets against per-step weights on an imbalanced variant.
+
+    python questions/label_steps.py             # vocabulary 4, 3 to 8 tokens, 256 sequences
+    python questions/label_steps.py --seeds 5   # each figure's median and range over 5 seeds
+
+Expected: no_mask's reported accuracy above its real steps'; mask and sample_weight agree; with
+sample weights metrics=["accuracy"] counts the padded steps and weighted_metrics does not.
+"""
+
+import contextlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common, repro, the scripts
+
+import numpy as np  # noqa: E402
+
+import common  # noqa: E402
+from repro import cli, files, training  # noqa: E402
+from repro.backend import seed_everything, startup_lines_dropped  # noqa: E402
+from repro.run import conclude, run_program, start  # noqa: E402
+
+PROG = "questions/label_steps.py"
+PAD = 0  # the padding token, and the class of a step with no token before it
+RUNS = {  # name: what happens to the padded steps
+    "no_mask": "counted in the loss and the metrics",
+    "mask": "left out by the mask of Embedding(mask_zero=True)",
+    "sample_weight": "weighted 0 by 2D sample weights",
+}
+# A short run: the masked model is right on the real steps, the unmasked one not yet everywhere
+EPOCHS, LR, UNITS, EMBEDDING, BATCH = 10, 0.01, 16, 8, 32
+COMMON_TOKEN = 0.85  # the imbalanced variant: token 1 this often, the others share the rest
+MUST_REACH, MUST_AGREE = 0.9, 0.02  # --check: masked real-step accuracy, and mask vs weights
+
+
+def make_sequences(rng, n: int, args, p=None):
+    """n sequences of min..max tokens (drawn with probabilities p), padded with PAD at the end,
+    and their labels: the token one step earlier (PAD at the first step and on the padding)."""
+    lengths = rng.integers(args.min_length, args.max_length + 1, size=n)
+    tokens = rng.choice(np.arange(1, args.vocab + 1), size=(n, args.max_length), p=p)
+    X = np.where(np.arange(args.max_length) < lengths[:, None], tokens, PAD)
+    y = np.zeros_like(X)
+    y[:, 1:] = X[:, :-1]
+    y[X == PAD] = PAD
+    return X, y
+
+
+def build_model(args, mask: bool, head: str = "timedistributed"):
+    """Embedding -> LSTM(return_sequences=True) -> a softmax over the K classes at every step."""
+    import keras
+    from keras import layers
+
+    classes = args.vocab + 1
+    dense = layers.Dense(classes, activation="softmax")
+    # An epoch's batches in one call: less Python between updates (PyTorch allows only one)
+    per_call = 1 if keras.backend.backend() == "torch" else -(-args.samples // BATCH)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(args.max_length,), dtype="int32"),
+            layers.Embedding(classes, EMBEDDING, mask_zero=mask),
+            layers.LSTM(args.units, return_sequences=True),
+            layers.TimeDistributed(dense) if head == "timedistributed" else dense,
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.lr),
+        loss="sparse_categorical_crossentropy",  # integer targets, (samples, steps)
+        metrics=["accuracy"],  # ignores sample weights
+        weighted_metrics=["accuracy"],  # honours them; Keras names it weighted_accuracy
+        steps_per_execution=per_call,
+    )
+    return model
+
+
+def probabilities(model, X) -> np.ndarray:
+    import keras
+
+    return keras.ops.convert_to_numpy(model(X, training=False))
+
+
+def step_weights(run: str, X) -> np.ndarray:
+    """1 for every step, but 0 on the padding in the sample_weight run. The other runs pass ones
+    (the same as no weights) so that runs of one model share its compiled training step: tracing
+    it takes longer than the training."""
+    counts = X != PAD if run == "sample_weight" else np.ones(X.shape, bool)
+    return counts.astype("float32")
+
+
+def train(args, model, initial: list, X, y, weights, seconds: dict) -> None:
+    """model.fit from the initial weights and a new Adam, both taken from a new model (a new
+    one each time: on JAX, fit takes over the buffers of the values it starts from)."""
+    fresh = build_model(args, mask=model.layers[0].mask_zero)
+    fresh.set_weights(initial)
+    training.load_initial_state(model, fresh)
+    verbose = 2 if args.verbose == 2 else 0  # Keras' line per epoch, or nothing
+    options = {"batch_size": BATCH, "epochs": args.epochs, "verbose": verbose}
+    # TensorFlow logs a harmless ERROR record the first time a mask meets oneDNN: filter it
+    quiet = contextlib.nullcontext() if verbose else startup_lines_dropped()
+    with training.timed(seconds, "fit"), quiet:
+        model.fit(X, y, sample_weight=weights, shuffle=False, **options)
+
+
+def measure(model, X, y, weights) -> dict:
+    """What Keras reports (evaluate), and scikit-learn's accuracy on the real and padded steps."""
+    from sklearn.metrics import accuracy_score
+
+    said = model.evaluate(X, y, sample_weight=weights, verbose=0, return_dict=True)
+    predicted, real, padded = probabilities(model, X).argmax(-1), X != PAD, X == PAD
+    return {
+        "reported_accuracy": float(said["accuracy"]),
+        "weighted_accuracy": float(said["weighted_accuracy"]),
+        "real_step_accuracy": float(accuracy_score(y[real], predicted[real])),
+        "padded_step_accuracy": float(accuracy_score(y[padded], predicted[padded]))
+        if padded.any()
+        else 1.0,
+        "loss": float(said["loss"]),
+        "padded_share": float(padded.mean()),
+    }
+
+
+def class_weight_with_3d_targets(args, X, y) -> str:
+    """model.fit with class_weight and one-hot (samples, steps, K) targets: what Keras says."""
+    import keras
+
+    model = build_model(args, mask=True)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    try:
+        model.fit(X, np.eye(args.vocab + 1)[y], class_weight={1: 1.0}, epochs=1, verbose=0)
+    except Exception as e:  # as Keras words it: the last line that is not a graph node's name
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        said = next((line for line in reversed(lines) if not line.startswith("[[")), "")
+        return f"refused: {type(e).__name__}: {said[:200]}"
+    return f"accepted by Keras {keras.__version__}: fit ran"
+
+
+def imbalanced(args, rng, model, initial: list, seconds: dict) -> dict:
+    """Per-class recall on held-out real steps when token 1 is common: trained as it comes, and
+    with per-step sample weights from the class frequencies (scikit-learn's "balanced")."""
+    from sklearn.metrics import recall_score
+    from sklearn.utils.class_weight import compute_class_weight
+
+    p = np.full(args.vocab, (1 - COMMON_TOKEN) / (args.vocab - 1))
+    p[0] = COMMON_TOKEN
+    (X, y), (X_held, y_held) = (make_sequences(rng, args.samples, args, p) for _ in range(2))
+    real, held_real, classes = X != PAD, X_held != PAD, np.arange(args.vocab + 1)
+    present = np.unique(y[real])
+    balanced = np.zeros(len(classes))
+    balanced[present] = compute_class_weight("balanced", classes=present, y=y[real])
+    recall = {}
+    for name, weights in (("unweighted", real), ("per_step_weights", balanced[y] * real)):
+        train(args, model, initial, X, y, weights.astype("float32"), seconds)
+        predicted = probabilities(model, X_held).argmax(-1)[held_real]
+        truth = y_held[held_real]
+        score = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
+        recall[name] = score.tolist()
+    return {
+        "one_hot_targets": class_weight_with_3d_targets(args, X, y),
+        "common_token_share": COMMON_TOKEN,
+        "class_share": [float(np.mean(y[real] == c)) for c in classes],
+        "recall": recall,
+    }
+
+
+def data(args, seed: int):
+    """The seed's random stream, and its training and held-out sequences."""
+    rng = np.random.default_rng(seed)
+    return rng, make_sequences(rng, args.samples, args), make_sequences(rng, args.samples, args)
+
+
+def one_seed(args, seed: int, models: dict, seconds: dict) -> dict:
+    """The three runs from one seed's data and initial weights, and the figures beside them."""
+    import keras
+
+    seed_everything(seed)
+    rng, (X, y), (X_held, y_held) = data(args, seed)
+    initial = build_model(args, mask=False).get_weights()  # the same for every run
+    runs = []
+    for name in RUNS:
+        model = models[name == "mask"]
+        train(args, model, initial, X, y, step_weights(name, X), seconds)
+        held = measure(model, X_held, y_held, step_weights(name, X_held))
+        runs.append({"name": name, **held, "train": measure(model, X, y, step_weights(name, X))})
+        if args.verbose:
+            print(f"seed {seed} {name}: held-out loss {held['loss']:.4f}", file=sys.stderr)
+    masked, plain = models[True], build_model(args, mask=True, head="dense")
+    plain.set_weights(masked.get_weights())
+    probs = probabilities(masked, X_held)
+    one_hot = keras.losses.categorical_crossentropy(np.eye(args.vocab + 1)[y_held], probs)
+    sparse = keras.losses.sparse_categorical_crossentropy(y_held, probs)
+    loss_gap = keras.ops.convert_to_numpy(one_hot - sparse)
+    return {
+        "seed": seed,
+        "runs": runs,
+        "td_vs_dense_max_difference": float(np.max(np.abs(probabilities(plain, X_held) - probs))),
+        "one_hot_vs_sparse_loss_difference": float(np.max(np.abs(loss_gap))),
+        "class_weight": imbalanced(args, rng, masked, initial, seconds),
+    }
+
+
+def across(results: list, reduce):
+    """Every float of the per-seed results reduced across seeds by `reduce`; the rest as the
+    first seed has it."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: across([r[k] for r in results], reduce) for k in first}
+    if isinstance(first, list):
+        return [across(list(items), reduce) for items in zip(*results, strict=True)]
+    return reduce(results) if isinstance(first, float) else first
+
+
+def not_as_answered(r: dict) -> str | None:
+    """Why the figures would not support the answer (--check), or None when they do."""
+    real = {run["name"]: run["real_step_accuracy"] for run in r["runs"]}
+    if not real["mask"] >= MUST_REACH:
+        return f"the masked run's held-out real-step accuracy {real['mask']:.3f} < {MUST_REACH}"
+    if not abs(real["mask"] - real["sample_weight"]) <= MUST_AGREE:
+        return f"mask and sample_weight differ by over {MUST_AGREE} on the real steps"
+    return None
+
+
+def answer(r: dict) -> str:
+    """The figures' verdict in one line."""
+    plain, mask, weighted = r["runs"]
+    reported, real = plain["reported_accuracy"], plain["real_step_accuracy"]
+    cw = r["class_weight"]
+    rare = range(2, len(cw["class_share"]))  # the tokens other than the common one
+    before, after = (min(cw["recall"][k][c] for c in rare) for k in cw["recall"])
+    return (
+        "Answer: yes, a softmax at every step labels every step (TimeDistributed or a plain "
+        "Dense: the same outputs). Padded steps count unless masked: without a mask Keras "
+        f"reported {reported:.3f} held-out accuracy for {real:.3f} on the real steps "
+        f"({reported - real:+.3f}: the {plain['padded_share']:.0%} padded steps, "
+        f"{plain['padded_step_accuracy']:.0%} right); a mask reports the real steps' "
+        f"{mask['reported_accuracy']:.3f}, and so do 0 sample weights with weighted_metrics "
+        f"({weighted['weighted_accuracy']:.3f}) but not with metrics "
+        f"({weighted['reported_accuracy']:.3f}). class_weight with 3D targets: "
+        f"{cw['one_hot_targets'].split(':')[0]}; per-step weights took the rare tokens' lowest "
+        f"recall from {before:.2f} to {after:.2f}."
+    )
+
+
+COLUMNS = ["run", "sequences", "loss", "accuracy", "weighted_accuracy", "real steps (sklearn)"]
+FIGURES = ("loss", "reported_accuracy", "weighted_accuracy", "real_step_accuracy")
+
+
+def shown(values: dict, lo_hi: dict | None) -> list[str]:
+    """The table's figures, with their range over the seeds if there is one."""
+    ranges = [f" ({lo_hi[k][0]:.3f}-{lo_hi[k][1]:.3f})" if lo_hi else "" for k in FIGURES]
+    return [f"{values[k]:.3f}{extra}" for k, extra in zip(FIGURES, ranges, strict=True)]
+
+
+def print_results(r: dict, spread: dict | None) -> None:
+    rows = []
+    for i, run in enumerate(r["runs"]):
+        ranges = spread["runs"][i] if spread else {"train": None}
+        rows.append([run["name"], "train", *shown(run["train"], ranges["train"])])
+        rows.append([run["name"], "held-out", *shown(run, spread and ranges)])
+    print("\nThe three runs: Keras' evaluate (accuracy from metrics=, weighted_accuracy from")
+    print("weighted_metrics=) and scikit-learn's accuracy_score on the real steps alone")
+    common.print_table(COLUMNS, rows)
+    train, held = r["runs"][0]["train"]["padded_share"], r["runs"][0]["padded_share"]
+    print(f"  Padded: {train:.0%} of the training steps, {held:.0%} of the held-out. ", end="")
+    print("; ".join(f"{name}: {how}" for name, how in RUNS.items()))
+    cw, recall = r["class_weight"], r["class_weight"]["recall"]
+    print(
+        "\nTimeDistributed(Dense) and a plain Dense on the 3D output, the same weights: largest "
+        f"output difference {r['td_vs_dense_max_difference']:.1e}\nOne-hot (samples, steps, K) "
+        "targets with categorical_crossentropy and integer (samples, steps) targets with "
+        f"sparse_categorical_crossentropy: largest loss difference "
+        f"{r['one_hot_vs_sparse_loss_difference']:.1e}\nclass_weight with one-hot 3D targets: "
+        f"{cw['one_hot_targets']}\n\nImbalanced variant (token 1 {cw['common_token_share']:.0%} "
+        "of the time): recall of each class on held-out real steps (scikit-learn's recall_score)"
+    )
+    common.print_table(
+        ["class", "share of labels", "unweighted", "per-step weights (balanced)"],
+        [
+            [str(c), f"{share:.2f}", *(f"{recall[k][c]:.2f}" for k in recall)]
+            for c, share in enumerate(cw["class_share"])
+        ],
+    )
+
+
+HELP = {  # shared flags that mean something else here
+    "fit": "naive, the default and only choice: model.fit, which takes sample weights",
+    "verbose": "0 quiet; 1 the model summary, and a line per run on stderr (default); 2 also "
+    "Keras' line per epoch",
+    "seeds": "repeat with seeds seed..seed+N-1 and give each figure's median and range "
+    "(default: 1)",
+    "check": f"exit with status 1 unless the masked run's held-out real-step accuracy reaches "
+    f"{MUST_REACH} and the sample_weight run's is within {MUST_AGREE} of it",
+}
+FLAGS = {  # this script's own: lowest, highest, default, meaning
+    "--vocab": (2, 10**6, 4, "tokens 1..N; 0 pads, so there are N + 1 classes"),
+    "--min-length": (2, 10**6, 3, "fewest tokens in a sequence"),
+    "--max-length": (2, 10**6, 8, "most tokens; shorter sequences are padded to it"),
+    "--samples": (1, 10**7, 256, "training sequences, and as many held-out"),
+    "--units": (1, 10**5, UNITS, "LSTM units"),
+}
+CONFIG = "vocab min_length max_length samples units epochs lr seed seeds".split()
+
+
+def add_arguments(parser) -> None:
+    for flag, (low, high, default, meaning) in FLAGS.items():
+        whole, text = cli.whole(low, high), f"{meaning} (default: %(default)s)"
+        parser.add_argument(flag, type=whole, default=default, metavar="N", help=text)
+    parser.set_defaults(epochs=EPOCHS, lr=LR, fit="naive")
+    for action in parser._actions:  # as cli.seeds_by_backend rewords a shared flag
+        action.help = HELP.get(action.dest, action.help)
+
+
+def check_arguments(args) -> None:
+    if args.plot:
+        raise cli.UsageError(f"argument --plot: {PROG} draws no plot; use --json")
+    if args.fit != "naive":
+        raise cli.UsageError("argument --fit: the fast loop takes no sample weights; use naive")
+    if args.min_length > args.max_length:
+        raise cli.UsageError(
+            f"argument --min-length: {args.min_length} is over --max-length {args.max_length}"
+        )
+    classes, units = args.vocab + 1, args.units
+    per_step = 8 * units + EMBEDDING + 3 * classes  # gates and states, embedding, scores, one-hot
+    weights = classes * EMBEDDING + 4 * units * (EMBEDDING + units + 1) + (units + 1) * classes
+    need = 4 * (2 * args.samples * args.max_length * per_step + 4 * weights)  # float32
+    if need > cli.MEMORY_CAP_BYTES:
+        raise cli.UsageError(
+            f"argument --samples/--max-length/--vocab/--units: these sizes need about "
+            f"{need / 2**30:,.1f} GiB, over the {cli.MEMORY_CAP_BYTES / 2**30:.0f} GiB cap"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run with these command-line arguments (none: the defaults); the exit status."""
+    args = start(None, argv, add_arguments, check_arguments, PROG, __doc__.splitlines()[0])
+
+    ## Data: the rule, and the first training sequence
+    _, (X, y), _ = data(args, args.seed)
+    print(
+        f"Rule: each step's label is the token one step earlier (tokens 1-{args.vocab}; 0 at the "
+        f"first step and on the padding). {args.samples} training and {args.samples} held-out "
+        f"sequences of {args.min_length}-{args.max_length} tokens, padded with 0 at the end:"
+    )
+    steps = [str(t) for t in range(args.max_length)]
+    common.print_table(["step", *steps], [["input", *X[0]], ["label", *y[0]]])
+
+    ## Model: one with a mask, one without; every run starts from the seed's initial weights
+    models = {mask: build_model(args, mask) for mask in (False, True)}
+    if args.verbose:
+        models[True].summary()
+
+    ## Train and measure, seed by seed
+    seconds, seeds = {}, range(args.seed, args.seed + args.seeds)
+    results = [one_seed(args, seed, models, seconds) for seed in seeds]
+    r = across(results, lambda v: float(np.median(v)))
+    spread = across(results, lambda v: [min(v), max(v)]) if args.seeds > 1 else None
+    which = f"seeds {seeds[0]}-{seeds[-1]}: median (range)" if spread else f"seed {args.seed}"
+    print(f"\n{args.epochs} epochs, {args.units} units, batches of {BATCH}, {which}")
+    print_results(r, spread)
+    print("\n" + answer(r))
+
+    failed = not_as_answered(r)
+    config = {k: getattr(args, k) for k in CONFIG}
+    r = {
+        "script": PROG,
+        "backend": args.backend,
+        "versions": files.versions(),
+        "config": config,
+        "example": {"input": X[0].tolist(), "labels": y[0].tolist()},
+        **r,
+    }
+    r.update(check_passed=failed is None, seconds=seconds)
+    if spread:
+        r.update(range=spread, per_seed=results)
+    print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()), file=sys.stderr)
+    return conclude(args, r, failed)
+
+
+if __name__ == "__main__":
+    run_program(main)  # main(sys.argv[1:]); Ctrl-C and a closed pipe end it quietly
