@@ -30,8 +30,9 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folde
 # "2026-11-28 20:07:15.191992: I tensorflow/core/util/port.cc:113] ...".
 _RECORD = re.compile(r"(?:([IWEF])\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: ([IWEF]) )\S+\] ")
 # ERROR records known to be harmless: TF 2.16's CUDA plugins registered twice, on any machine
-_HARMLESS_ERROR = re.compile(  # the second: masks on a CPU without oneDNN's bool kernels
+_HARMLESS_ERROR = re.compile(  # then: masks on oneDNN, and TF 2.21's attribute under determinism
     r"Unable to register cu(?:FFT|DNN|BLAS) factory: |oneDNN supports DT_BOOL only on platforms"
+    r"|NodeDef mentions attribute use_unbounded_threadpool"
 )
 # and cuInit failing where there is no NVIDIA device to find (with one, it is a driver failure)
 _NO_DEVICE_ERROR = re.compile(r"failed call to cuInit: ")
@@ -158,7 +159,7 @@ def import_keras(args: argparse.Namespace):
     TF_CPP_MIN_LOG_LEVEL is not set: TensorFlow reads it once, at import, so a level set for
     the start would hide every later C++ error of the run. It ends as it was before the start
     (JAX, which Keras imports when it is installed, sets it to 1 if unset), so that a process
-    started later, the study's second one, logs as this one does."""
+    this one starts later logs as this one does."""
     os.environ["KERAS_BACKEND"] = args.backend
     if args.verbose == 2:  # everything, as TensorFlow writes it
         quiet = contextlib.nullcontext()

@@ -66,9 +66,7 @@ def _learning_rate(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(
-            f"must be a finite number greater than 0 (default {common.ARTICLE_LR}), got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text!r}")
     return value
 
 
@@ -165,7 +163,10 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
         choices=(0, 1, 2),
         default=1,
         help="0 quiet; 1 a loss line every tenth of training (default); "
-        "2 one line per epoch, as Keras printed in the article",
+        "2 one line per epoch, as Keras printed in the article"
+        if section
+        else "0 quiet; 1 a line per model trained, on stderr (default); 2 also the training's "
+        "loss lines",
     )
     add(
         "--fit",
@@ -201,7 +202,8 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
         help="also write the results as JSON to PATH; '-' writes the JSON alone on stdout and "
         "everything else to stderr",
     )
-    add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
+    if section:  # a question with its own data draws no plot
+        add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
     add(
         "--seeds",
         type=whole(1, MAX_SEEDS),
@@ -212,7 +214,9 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
     add(
         "--check",
         action="store_true",
-        help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
+        help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH"
+        if section
+        else "exit with status 1 if the answer does not hold (the script's description says when)",
     )
     return p
 
@@ -342,9 +346,9 @@ def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Name
     if args.seeds is not None:  # None: the script's check decides (seeds_by_backend)
         check_seed_range(args)
     _check_backend(args.backend)
-    if args.json:
+    if args.json is not None:
         _check_writable("--json", args.json)
-    if args.plot:
+    if getattr(args, "plot", None):
         _check_writable("--plot", args.plot, ".png")
     args.script = script
     return args

@@ -1,11 +1,12 @@
 """Result files: JSON and PNG written whole or not at all, wherever the path points; versions.
 
-A path names one of three things. `-` is standard output. A stream, a path in /dev or /proc (such
-as /dev/stdout, which may lead to the very file a shell redirected standard output to) or one that
-exists and is not a regular file (a FIFO), is appended to in place: renaming over it would replace
-the device, or the log the run is printing to, with the result alone. Anything else, a regular file
-or a new name, is written to a temporary file beside it and renamed into place, so a failed run
-never leaves half a file; through a symbolic link, the link's target is replaced and the link
+A path names one of three things. `-` is standard output. A stream, standard output or error
+by another name (/dev/stdout, which may lead to the very file a shell redirected standard output
+to) or a path that exists and is not a regular file (a FIFO, a device), is written in place, the
+standard streams through their own descriptors: renaming over it would replace the device, or the
+log the run is printing to, with the result alone. Anything else, a regular file or a new name,
+is written to a temporary file beside it and renamed into place, so a failed run never leaves
+half a file; through a symbolic link, the link's target is replaced and the link
 stays. JSON has no NaN or infinity: such values (a diverged seed's loss) are written as null.
 """
 
@@ -20,10 +21,27 @@ import sys
 import tempfile
 
 
+def _standard_fd(path: str) -> int | None:
+    """1 or 2 if `path` is this process's standard output or error (as /dev/stdout is, or a
+    path to the very file a shell redirected it to), else None."""
+    try:
+        here = os.stat(path)
+    except OSError:
+        return None
+    for fd in (1, 2):
+        try:
+            there = os.fstat(fd)
+        except OSError:  # closed
+            continue
+        if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+            return fd
+    return None
+
+
 def _special(path: str) -> bool:
-    """True for a stream: a path in /dev or /proc, or one that exists and is not a regular file
-    (after following links)."""
-    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+    """True for a stream: standard output or error by another name (/dev/stdout), or a path
+    that exists and is not a regular file (after following links)."""
+    if _standard_fd(path) is not None:
         return True
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
@@ -70,11 +88,14 @@ def write_output(path: str, write, stdout=None) -> None:
             write(data)
             stream.write(data.getvalue().decode())
             stream.flush()
-    elif _special(path):
-        for stream in (sys.stdout, sys.stderr):  # what the run printed comes first
+    elif _standard_fd(path) is not None:  # through the descriptor itself: after what the run
+        for stream in (sys.stdout, sys.stderr):  # printed, and before what it prints next
             if stream is not None:
                 stream.flush()
-        with open(path, "ab") as f:  # appended: never truncate what it leads to
+        with open(_standard_fd(path), "wb", closefd=False) as f:
+            write(f)
+    elif _special(path):
+        with open(path, "ab") as f:  # a FIFO or a device: never renamed over
             write(f)
     else:
         write_atomically(path, write)
@@ -102,6 +123,8 @@ def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> s
     """Why `path` cannot be written (checked before any training), or None if it can."""
     if path == "-":
         return None if allow_stdout else "'-' (standard output) is only for --json"
+    if not path:
+        return "an empty path; give a file name, or '-' for standard output"
     if suffix and not path.lower().endswith(suffix):
         return f"{path!r} must end with {suffix}"
     if os.path.isdir(path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
@@ -90,6 +91,12 @@ def run_program(main) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         for fd in (1, 2):  # nothing more to say, and nothing for Python to fail on at exit
             os.dup2(devnull, fd)
+        status = 1
+    except OSError as e:  # standard output refused what the run printed (a full disk, /dev/full)
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO) or e.filename is not None:
+            raise  # a file of its own (those name themselves): not this case
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing for Python to fail on at exit
+        print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
         status = 1
     finally:
         _stdout_back()  # --json -, and the run ended before save() (%run in IPython, too)

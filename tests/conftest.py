@@ -22,8 +22,8 @@ QUESTIONS = {  # the readers' questions and their scripts, by the article sectio
 }
 ECHO_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
 OWN_DATA = {  # the questions with data or studies of their own, and their quick tier's flags
-    "cells": ("questions/cells.py", ["--cell", "SimpleRNN", "--seeds", "2"]),
-    "forecast": ("questions/forecast.py", ["--window", "3", "--horizon", "2"]),
+    "cells": ("questions/cells.py", ["--cell", "SimpleRNN", "--seeds", "2", "--epochs", "5"]),
+    "forecast": ("questions/forecast.py", ["--window", "3", "--horizon", "2", "--epochs", "5"]),
     "label_steps": ("questions/label_steps.py", ["--epochs", "2", "--samples", "64"]),
 }
 ALL_SCRIPTS = {**ECHO_SCRIPTS, **{name: path for name, (path, _) in OWN_DATA.items()}}

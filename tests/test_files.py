@@ -157,9 +157,12 @@ def test_a_name_near_the_limit_is_written(tmp_path):
     assert json.loads(path.read_text()) == {"a": 1}
 
 
-def test_json_to_dev_stdout_appends_to_the_redirected_log(tmp_path):
-    """`python many_to_one.py --json /dev/stdout >> run.log`: the log keeps its first line and
-    everything the run printed, then the JSON."""
+@pytest.mark.slow  # a script in a shell of its own, twice
+@pytest.mark.parametrize("redirect", [">>", ">"])
+def test_json_to_dev_stdout_keeps_the_redirected_log(tmp_path, redirect):
+    """`python many_to_one.py --json /dev/stdout >> run.log 2>&1` (or `>`): the log keeps its
+    first line (with >>) and everything the run printed, then the JSON whole, then the line
+    --check writes after it."""
     import subprocess
     import sys
 
@@ -167,37 +170,32 @@ def test_json_to_dev_stdout_appends_to_the_redirected_log(tmp_path):
 
     log = tmp_path / "run.log"
     log.write_text("an earlier line\n")
-    command = f"'{sys.executable}' many_to_one.py --epochs 3 --json /dev/stdout >> '{log}'"
+    command = (
+        f"'{sys.executable}' many_to_one.py --epochs 3 --check --json /dev/stdout "
+        f"{redirect} '{log}' 2>&1"
+    )
     done = subprocess.run(command, shell=True, cwd=ROOT, env=user_env(), capture_output=True)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # 3 epochs do not echo the sequence
     text = log.read_text()
-    assert text.startswith("an earlier line\nModel: ")
-    assert "Predictions:" in text
-    assert json.loads(text[text.index("\n{\n") :])["script"] == "many_to_one.py"
+    first = "an earlier line\nModel: " if redirect == ">>" else "Model: "
+    assert text.startswith(first) and "Predictions:" in text
+    start, end = text.index("\n{\n"), text.rindex("\n}\n") + 3
+    assert json.loads(text[start:end])["script"] == "many_to_one.py"
+    assert text[end:].startswith("check failed: ")
 
 
-def test_package_modules_import_only_modules_above_them():
-    """The order repro/__init__.py (and the README) gives: a module may use the ones above it,
-    anywhere in its code, never one below it."""
-    import ast
-
-    from conftest import ROOT
-
-    package = ROOT / "repro"
-    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
-    order = [line.split()[0] for line in doc.splitlines() if line.startswith("    ")]
-    assert sorted(order) == sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
-    for k, name in enumerate(order):
-        used = set()
-        for node in ast.walk(ast.parse((package / f"{name}.py").read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "repro":
-                used |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("repro."):
-                used.add(node.module.split(".")[1])
-            elif isinstance(node, ast.Import):
-                used |= {a.name.split(".")[1] for a in node.names if a.name.startswith("repro.")}
-        below = used - set(order[:k])
-        assert not below, f"repro/{name}.py imports {sorted(below)}, listed below it"
+def test_a_regular_file_under_dev_is_replaced_not_appended_to(tmp_path):
+    """/dev/shm holds regular files: written whole, as anywhere else."""
+    path = "/dev/shm/repro-test.json" if os.path.isdir("/dev/shm") else str(tmp_path / "r.json")
+    try:
+        with open(path, "w") as f:
+            f.write('{"old": 1}')
+        assert files.output_problem(path) is None
+        files.write_json(path, {"new": 2})
+        with open(path) as f:
+            assert json.load(f) == {"new": 2}
+    finally:
+        os.remove(path)
 
 
 def test_a_nan_prediction_is_a_diverged_run_whatever_the_loss(tmp_path, capsys, monkeypatch):
@@ -214,3 +212,19 @@ def test_a_nan_prediction_is_a_diverged_run_whatever_the_loss(tmp_path, capsys, 
     assert code == 1
     assert err.splitlines()[-1].startswith("error: training diverged: 5 of 5 predictions")
     assert not path.exists()
+
+
+@pytest.mark.slow  # a script in a shell of its own
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_standard_output_is_one_line_not_a_traceback():
+    import subprocess
+    import sys
+
+    from conftest import ROOT, user_env
+
+    command = f"'{sys.executable}' many_to_one.py --epochs 2 > /dev/full"
+    done = subprocess.run(command, shell=True, cwd=ROOT, env=user_env(), capture_output=True)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    assert err.strip().splitlines()[-1] == "error: cannot write the output: No space left on device"
+    assert "Traceback" not in err

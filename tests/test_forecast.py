@@ -147,8 +147,9 @@ def test_the_default_run_answers_the_readers(default_forecast):
         (["--horizon", "0"], "argument --horizon: must be a whole number from 1"),
         (["--features", "0"], "argument --features: must be a whole number from 1"),
         (["--units", "5000", "--features", "5000"], "GiB cap"),
-        (["--window", "1000", "--units", "2000"], "GiB cap"),
-        (["--plot", "p.png"], "draws no plot"),
+        (["--window", "200", "--units", "5000"], "GiB cap"),
+        (["--horizon", "201"], "argument --horizon: must be a whole number from 1 to 200"),
+        (["--plot", "p.png"], "unrecognized arguments: --plot"),
         (["--length", "5"], "unrecognized arguments: --length"),
     ],
 )

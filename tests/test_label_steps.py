@@ -131,7 +131,7 @@ def test_bad_input_is_refused_in_one_line_before_keras_is_imported():
         ["--max-length", "1"],
         ["--min-length", "6", "--max-length", "5"],
         ["--samples", "10000000", "--max-length", "1000"],
-        ["--plot", "x.png"],
+        ["--vocab", "1001"],
         ["--fit", "fast"],
     ]
     code = (

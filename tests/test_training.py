@@ -61,6 +61,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # a TensorFlow process of its own, compiling with XLA
 def test_fast_loop_under_xla_trains_as_fit_does():
     """fit compiles its step with XLA when model.jit_compile is true (as Keras sets it on a GPU
     without op determinism). In a fresh process, without op determinism, both loops train the
