@@ -1,5 +1,6 @@
 """The scripts in a real Jupyter kernel, as a notebook user calls them: import and main(),
-main([...]), and %run with arguments; and a run with --json - that fails halfway."""
+main([...]), and %run with arguments; a run with --json - that fails halfway, and one that
+writes its JSON to the kernel's text-only stdout."""
 
 import nbformat
 import pytest
@@ -20,6 +21,8 @@ CELLS = [
     # diverges (SystemExit(1)) before that
     "import many_to_one\nmany_to_one.main(['--epochs', '50', '--lr', '1e30', '--json', '-'])",
     "print('standard output again')",
+    # a kernel's stdout takes text only (no .buffer): the JSON alone on it, the rest on stderr
+    "status = many_to_one.main(['--epochs', '5', '--verbose', '0', '--json', '-'])",
 ]
 FAILS = {6}  # the cells expected to end in an error
 
@@ -71,3 +74,14 @@ def test_a_run_that_fails_halfway_gives_standard_output_back(notebook):
     assert [(o.get("name"), o.get("text")) for o in after.outputs] == [
         ("stdout", "standard output again\n")
     ]
+
+
+def test_json_dash_writes_the_json_alone_to_a_kernels_stdout(notebook):
+    import json
+
+    cell = notebook.cells[8]
+    assert [o for o in cell.outputs if o.get("output_type") == "error"] == []
+    result = json.loads(stdout_of(cell))  # nothing else on stdout
+    assert result["script"] == "many_to_one.py" and len(result["loss_history"]) == 5
+    stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
+    assert "Predictions:" in stderr

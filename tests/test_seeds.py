@@ -169,3 +169,21 @@ def test_seeds_trained_together_stop_their_history_at_the_first_nan(together):
         assert 1 <= len(history) < 30, seed["seed"]
         assert not np.isfinite(history[-1]) and np.isfinite(history[:-1]).all()
         assert np.isnan(seed["predictions"]).all()
+
+
+@pytest.mark.slow  # builds a model of 260 layers twice
+def test_the_replay_follows_a_model_with_more_initializers_than_draws():
+    """260 Dense layers take 260 seeded initializers, more than DRAWS: the replay still finds
+    each one's draw, rather than falling back to building every seed's model."""
+    import argparse
+
+    import keras
+
+    from repro import seeds as many
+
+    def build(args):
+        layers = [keras.layers.Dense(1) for _ in range(args.layers)]
+        return keras.Sequential([keras.Input(shape=(1,)), *layers])
+
+    args = argparse.Namespace(layers=many.DRAWS + 4)
+    assert many.InitialWeights(build, args, 10, 20).replayed
