@@ -233,36 +233,23 @@ def keras_error(args, train: np.ndarray) -> list[str]:
     return [*lines, fix]
 
 
+FLAGS = {  # this script's own: lowest, highest, default, metavar, meaning
+    "--window": (2, MAX_STEPS, 6, "L", "input steps per window"),
+    "--horizon": (1, MAX_STEPS, 3, "H", "steps to forecast"),
+    "--features": (1, 10**4, 1, "F", "values per step"),
+    "--units": (1, 10**4, UNITS, "N", "LSTM units"),
+}
+
+
 def add_arguments(parser) -> None:
-    add = parser.add_argument
-    add(
-        "--window",
-        type=cli.whole(2, MAX_STEPS),
-        default=6,
-        metavar="L",
-        help="input steps per window (default: %(default)s)",
-    )
-    add(
-        "--horizon",
-        type=cli.whole(1, MAX_STEPS),
-        default=3,
-        metavar="H",
-        help="steps to forecast (default: %(default)s)",
-    )
-    add(
-        "--features",
-        type=cli.whole(1, 10**4),
-        default=1,
-        metavar="F",
-        help="values per step (default: %(default)s)",
-    )
-    add(
-        "--units",
-        type=cli.whole(1, 10**4),
-        default=UNITS,
-        metavar="N",
-        help="LSTM units (default: %(default)s)",
-    )
+    for flag, (low, high, default, metavar, meaning) in FLAGS.items():
+        parser.add_argument(
+            flag,
+            type=cli.whole(low, high),
+            default=default,
+            metavar=metavar,
+            help=f"{meaning} (default: %(default)s)",
+        )
     parser.set_defaults(epochs=EPOCHS, lr=LR)
 
 
