@@ -39,6 +39,12 @@ def _draws(seed: int, n: int = DRAWS) -> list[int]:
     return [rng.randint(1, 10**9) for _ in range(n)]
 
 
+def _equal(output, value) -> bool:
+    import numpy as np
+
+    return output is not None and bool(np.array_equal(output, value))
+
+
 def _values(model) -> list:
     """The model's variables as NumPy arrays: trainable first, then non-trainable."""
     import numpy as np
@@ -69,7 +75,7 @@ class InitialWeights:
         draws = _draws(first, max(DRAWS, 2 * (len(initializers) + len(self.model.weights))))
         # one step per variable: ("same", value), ("draws", value, {flat index: k}) for a
         # SeedGenerator's state ([a draw, 0]), or ("init", class, config, k, shape, dtype)
-        self.plan = []
+        self.plan, outputs = [], {}  # outputs: (initializer, shape, dtype) -> what it gives
         for v in self.model.trainable_variables + self.model.non_trainable_variables:
             value = np.asarray(v.value)
             step = ("same", value)
@@ -77,7 +83,12 @@ class InitialWeights:
                 found = {i: draws.index(x) for i, x in enumerate(value.flat) if x in draws}
                 step = ("draws", value, found) if found else step
             for init in initializers if value.dtype.kind == "f" else []:
-                if init.seed in draws and self._same(init, v.shape, v.dtype, value):
+                if init.seed not in draws:
+                    continue
+                key = (id(init), tuple(v.shape), str(v.dtype))  # each called once: a model
+                if key not in outputs:  # of n layers has about n initializers and 2n variables
+                    outputs[key] = self._output(init, v.shape, v.dtype)
+                if _equal(outputs[key], value):
                     k = draws.index(init.seed)
                     step = ("init", type(init), init.get_config(), k, v.shape, v.dtype)
                     break
@@ -94,13 +105,14 @@ class InitialWeights:
         )
 
     @staticmethod
-    def _same(init, shape, dtype, value) -> bool:
+    def _output(init, shape, dtype):
+        """What `init` gives for a variable of this shape, or None if it cannot make one."""
         import numpy as np
 
         try:
-            return bool(np.array_equal(np.asarray(init(shape, dtype)), value))
+            return np.asarray(init(shape, dtype))
         except ValueError:  # an initializer for other shapes (Orthogonal needs two axes)
-            return False
+            return None
 
     def _built(self, seed: int):
         seed_everything(seed)

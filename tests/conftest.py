@@ -1,5 +1,8 @@
 """Shared test helpers: run scripts as a user would, and read what they printed."""
 
+import contextlib
+import importlib
+import io
 import json
 import os
 import subprocess
@@ -21,12 +24,21 @@ QUESTIONS = {  # the readers' questions and their scripts, by the article sectio
     "state": ("questions/state.py", "one_to_one"),
 }
 ECHO_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
-OWN_DATA = {  # the questions with data or studies of their own, and their quick tier's flags
-    "cells": ("questions/cells.py", ["--cell", "SimpleRNN", "--seeds", "2", "--epochs", "5"]),
-    "forecast": ("questions/forecast.py", ["--window", "3", "--horizon", "2", "--epochs", "5"]),
-    "label_steps": ("questions/label_steps.py", ["--epochs", "2", "--samples", "64"]),
+OWN_DATA = {  # the questions with data or studies of their own
+    "cells": "questions/cells.py",
+    "forecast": "questions/forecast.py",
+    "label_steps": "questions/label_steps.py",
 }
-ALL_SCRIPTS = {**ECHO_SCRIPTS, **{name: path for name, (path, _) in OWN_DATA.items()}}
+ALL_SCRIPTS = {**ECHO_SCRIPTS, **OWN_DATA}
+QUICK_FLAGS = {  # the quick tier's runs' own flags (after --epochs QUICK_EPOCHS): other sizes,
+    # and for the questions with data of their own a few seeds, epochs or samples
+    "many_to_many": ["--length", "7", "--units", "3"],
+    "td_or_dense": ["--length", "7", "--units", "3"],
+    "state": ["--units", "3"],
+    "cells": ["--cell", "GRU", "--seeds", "2", "--epochs", "40"],
+    "forecast": ["--window", "3", "--horizon", "2", "--epochs", "5"],
+    "label_steps": ["--epochs", "2", "--samples", "64"],
+}
 # Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:
 # every test that uses one is in the slow tier (python -m pytest -m "not slow" leaves it out)
 SLOW_FIXTURES = {
@@ -39,10 +51,38 @@ SLOW_FIXTURES = {
 }
 
 
+@pytest.hookimpl(wrapper=True)  # before any other: -m deselects, xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES.intersection(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+    # pytest-xdist (-n 2 --dist loadgroup in pyproject.toml) sends the tests of one xdist_group
+    # to one worker: every test that shares a module or session fixture with another, directly
+    # or through a third, is in one group, so each such fixture runs once
+    group = {}  # fixture -> the fixture that names its group (union-find)
+
+    def root(key):
+        while group.setdefault(key, key) != key:
+            key = group[key]
+        return key
+
+    shared = {}
+    for item in items:
+        if any(item.iter_markers("xdist_group")):  # grouped by hand: on_quick_run
+            continue
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        keys = [  # ours (pytest's own, such as tmp_path_factory, have no baseid)
+            f"{d[-1].baseid}::{name}"
+            for name, d in defs.items()
+            if d and d[-1].baseid and d[-1].scope != "function"
+        ]
+        for key in keys[1:]:
+            group[root(key)] = root(keys[0])
+        shared[item] = keys[:1]
+    for item, keys in shared.items():
+        if keys:
+            item.add_marker(pytest.mark.xdist_group(root(keys[0]).rsplit("::", 1)[-1]))
+    return (yield)
 
 
 def user_env() -> dict:
@@ -122,27 +162,58 @@ def default_runs(tmp_path_factory):
 
 
 QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
+# The quick tier starts this one as a user does, `python SCRIPT`; the others run through
+# main(argv) in the test's process, as a notebook runs them (the slow tier starts them all)
+IN_A_PROCESS = ("one_to_one",)
+
+
+def run_in_process(name: str, argv: list[str]) -> subprocess.CompletedProcess:
+    """Call a script's main(argv) here, with what it prints to sys.stdout and sys.stderr kept."""
+    module = importlib.import_module(ALL_SCRIPTS[name].removesuffix(".py").replace("/", "."))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = module.main(argv)
+        except SystemExit as e:
+            code = e.code
+    return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
+
+
+class QuickRuns(dict):
+    """Script name -> (its run, its JSON or None), each run when a test first asks for it: at
+    QUICK_EPOCHS epochs and its QUICK_FLAGS, with --check and --json, one_to_one with --plot
+    too; IN_A_PROCESS's in processes of their own, the others through main()."""
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, name: str):
+        path = self.folder / f"{name}.json"
+        argv = ["--epochs", str(QUICK_EPOCHS), "--check", "--json", str(path)]
+        if name == "one_to_one":
+            argv += ["--plot", str(self.folder / "one_to_one.png")]
+        argv += QUICK_FLAGS.get(name, [])
+        if name in IN_A_PROCESS:
+            done = finish(start_script(name, *argv))
+        else:
+            done = run_in_process(name, argv)
+        self[name] = (done, json.loads(path.read_text()) if path.exists() else None)
+        return self[name]
 
 
 @pytest.fixture(scope="session")
-def quick_runs(tmp_path_factory):
-    """The quick tier's end-to-end runs: every script, the article's and the questions', once in
-    a process of its own at QUICK_EPOCHS epochs with --json (and one --plot), all started
-    together (the questions with data of their own at their OWN_DATA flags)."""
-    folder = tmp_path_factory.mktemp("quick")
-    jobs = {}
-    for name in ALL_SCRIPTS:
-        argv = ["--epochs", str(QUICK_EPOCHS), "--json", str(folder / f"{name}.json")]
-        if name == "one_to_one":
-            argv += ["--plot", str(folder / "one_to_one.png")]
-        if name in OWN_DATA:
-            argv += OWN_DATA[name][1]
-        jobs[name] = ((name, *argv), {})
-    started = {key: start_script(*args, **kw) for key, (args, kw) in jobs.items()}
-    results = {}
-    for name, proc in started.items():
-        done = finish(proc)
-        path = folder / f"{name}.json"
-        results[name] = (done, json.loads(path.read_text()) if path.exists() else None)
-    results["folder"] = folder
-    return results
+def quick_runs(tmp_path_factory) -> QuickRuns:
+    """The quick tier's end-to-end runs, every script once: see QuickRuns. A test that reads
+    one carries on_quick_run(name), so that its script's tests share one xdist worker."""
+    return QuickRuns(tmp_path_factory.mktemp("quick"))
+
+
+def on_quick_run(name: str):
+    """The mark for a test that reads quick_runs[name]."""
+    return pytest.mark.xdist_group(f"quick_{name}")
+
+
+def each_quick_run(names) -> list:
+    """Parameters for a test over several scripts' quick runs, each with its on_quick_run."""
+    return [pytest.param(name, marks=on_quick_run(name)) for name in names]

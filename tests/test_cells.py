@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from conftest import ROOT, run_main, run_script
+from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_main, run_script
 from questions import cells
 
 
@@ -27,24 +27,25 @@ def test_each_cells_formula_matches_keras_weights(cell, inputs, units):
     assert eval(cells.cell_formula(cell, inputs, units)) == layer.count_params()
 
 
-def test_one_cell_in_the_three_sections(tmp_path, capsys):
-    out = tmp_path / "c.json"
-    argv = ["--cell", "GRU", "--seeds", "3", "--epochs", "40", "--verbose", "0"]
-    code, stdout, _ = run_main(cells, [*argv, "--json", str(out)], capsys)
-    assert code == 0
-    rows = json.loads(out.read_text())["cells"]
+@on_quick_run("cells")
+def test_one_cell_in_the_three_sections(quick_runs):
+    proc, result = quick_runs["cells"]  # conftest's QUICK_FLAGS
+    assert QUICK_FLAGS["cells"] == ["--cell", "GRU", "--seeds", "2", "--epochs", "40"]
+    assert proc.returncode == 0, proc.stderr
+    stdout, rows = proc.stdout, result["cells"]
     assert [(r["cell"], r["section"]) for r in rows] == [
         ("GRU", "one_to_one"),
         ("GRU", "many_to_one"),
         ("GRU", "many_to_many"),
     ]
+    n = 2
     for r in rows:
         assert r["params"] == r["formula_params"] == 3 * (1 * 5 + 5 * 5 + 2 * 5)  # 120
-        assert r["n"] == len(r["max_abs_errors"]) == 3 and r["epochs"] == 40
+        assert r["n"] == len(r["max_abs_errors"]) == n and r["epochs"] == 40
         k = sum(e < 0.05 for e in r["max_abs_errors"])  # recounted: every value prints its target
         assert r["reproduced"] == k
-        low = beta.ppf(0.025, k, 3 - k + 1) if k else 0.0  # Clopper-Pearson, by hand
-        high = beta.ppf(0.975, k + 1, 3 - k) if k < 3 else 1.0
+        low = beta.ppf(0.025, k, n - k + 1) if k else 0.0  # Clopper-Pearson, by hand
+        high = beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
         np.testing.assert_allclose(r["ci95"], [low, high], rtol=1e-9, atol=1e-12)
     assert stdout.strip().splitlines()[-1].startswith("Answer: the same procedure works")
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_script
 from questions import label_steps
 
 SCRIPT = "questions/label_steps.py"
@@ -23,10 +23,11 @@ def run_with_json(folder, *argv):
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """One run in a process of its own, too short to learn the rule: --check must fail."""
-    argv = ("--epochs", "2", "--samples", "64", "--check")
-    return run_with_json(tmp_path_factory.mktemp("quick"), *argv)
+def quick_run(quick_runs):
+    """The quick tier's run (conftest's QUICK_FLAGS, with --check), too short to learn the
+    rule: its check must fail."""
+    assert QUICK_FLAGS["label_steps"] == ["--epochs", "2", "--samples", "64"]
+    return quick_runs["label_steps"]
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +170,7 @@ def test_bad_input_from_the_terminal_is_one_line_without_traceback(argv):
     assert proc.stdout == ""
 
 
+@on_quick_run("label_steps")
 def test_the_json_file_has_the_issues_keys(quick_run):
     proc, result = quick_run
     assert result is not None, proc.stderr
@@ -184,6 +186,7 @@ def test_the_json_file_has_the_issues_keys(quick_run):
     assert result["script"] == SCRIPT and result["config"]["epochs"] == 2
 
 
+@on_quick_run("label_steps")
 def test_keras_accuracy_counts_padded_steps_unless_masked_or_weighted(quick_run):
     """accuracy = real share x real-step accuracy + padded share x padded-step accuracy, for
     no_mask and for metrics= with sample weights; the real-step accuracy alone for the mask and
@@ -202,6 +205,7 @@ def test_keras_accuracy_counts_padded_steps_unless_masked_or_weighted(quick_run)
     assert weighted["weighted_accuracy"] == pytest.approx(weighted["real_step_accuracy"], abs=1e-5)
 
 
+@on_quick_run("label_steps")
 def test_check_fails_in_one_line_when_training_is_too_short(quick_run):
     proc, result = quick_run
     assert proc.returncode == 1

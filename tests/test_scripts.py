@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import common
-import many_to_many_td
 import many_to_one
 import one_to_one
 from conftest import (
@@ -16,7 +15,10 @@ from conftest import (
     ECHO_SCRIPTS,
     QUESTIONS,
     QUICK_EPOCHS,
+    QUICK_FLAGS,
     SCRIPTS,
+    each_quick_run,
+    on_quick_run,
     printed_predictions,
     run_main,
     run_script,
@@ -37,32 +39,42 @@ def test_the_formulas_give_the_articles_counts():
     }
 
 
-@pytest.mark.parametrize("name", ALL_SCRIPTS)
+@pytest.mark.parametrize("name", each_quick_run(ALL_SCRIPTS))
 def test_every_script_runs_end_to_end_as_a_user_runs_it(quick_runs, name):
-    """The quick tier's pass over every script, in a process of its own at a few epochs."""
+    """The quick tier's pass over every script at a few epochs, with --check: the exit status
+    is 0 when the check passes, else 1 with the reason as the last line."""
     proc, result = quick_runs[name]
-    assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "WARNING" not in proc.stderr
     assert result["script"] == ALL_SCRIPTS[name]
-    assert result["check_passed"] in (True, False)
+    if result["check_passed"]:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == 1 and proc.stderr.splitlines()[-1].startswith("check failed")
 
 
-@pytest.mark.parametrize("name", ECHO_SCRIPTS)
+@pytest.mark.parametrize("name", each_quick_run(ECHO_SCRIPTS))
 def test_every_echo_script_prints_and_records_its_predictions(quick_runs, name):
     proc, result = quick_runs[name]
-    assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)  # TensorFlow's lines filtered
+    said = proc.stderr.splitlines()[: None if result["check_passed"] else -1]  # less its reason
+    assert len(said) == 1 and re.fullmatch(r"seconds: fit [\d.]+", said[0])  # TensorFlow's: none
     assert result["printed"] == printed_predictions(proc.stdout)
     assert result["printed"] == [common.fmt(p) for p in result["predictions"]]
     history = result["loss_history"]
     assert len(history) == QUICK_EPOCHS and history[-1] < history[0]
     section = name if name in SCRIPTS else QUESTIONS[name][1]
-    assert [r["params"] for r in result["layers"]] == EXPECTED_COUNTS[section]
-    assert ("Side by side with the article" in proc.stdout) == (name in SCRIPTS)
+    length, units = result["config"]["length"], result["config"]["units"]
+    outputs = length if section == "many_to_one" else 1
+    counts = [common.lstm_params(1, units), common.dense_params(units, outputs)]
+    assert [r["params"] for r in result["layers"]] == counts
+    assert result["targets"] == [float(v) for v in common.echo_sequence(length)]
+    assert ("Side by side" in proc.stdout) == (name in SCRIPTS)  # the article's, or another size
     assert ("Model: " in proc.stdout) == (name in SCRIPTS)  # the summary, before training
 
 
+@on_quick_run("one_to_one")
 def test_the_plot_of_a_quick_run_is_a_png(quick_runs):
-    assert (quick_runs["folder"] / "one_to_one.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    quick_runs["one_to_one"]
+    assert (quick_runs.folder / "one_to_one.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -143,10 +155,12 @@ def test_same_seed_same_stdout(default_runs, name):
 # imports, without paying for a fresh TensorFlow each time.
 
 
-def test_check_fails_when_training_cannot_converge(capsys):
-    code, out, err = run_main(one_to_one, ["--epochs", "1", "--check", "--verbose", "0"], capsys)
-    assert code == 1
-    assert "MISMATCH" in out and "check failed" in err
+@on_quick_run("one_to_one")
+def test_check_fails_when_training_is_too_short(quick_runs):
+    proc, result = quick_runs["one_to_one"]  # QUICK_EPOCHS of the article's 1000
+    assert proc.returncode == 1 and result["check_passed"] is False
+    assert "MISMATCH" in proc.stdout
+    assert proc.stderr.splitlines()[-1] == "check failed: see MISMATCH (or DIFFERENT) above"
 
 
 def test_nan_loss_stops_with_exit_1_and_leaves_files_alone(tmp_path, capsys):
@@ -160,6 +174,7 @@ def test_nan_loss_stops_with_exit_1_and_leaves_files_alone(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no plot, no temporary file
 
 
+@pytest.mark.slow  # several trainings: the quick tier trains a study and fit elsewhere
 def test_study_counts_and_interval_are_right(tmp_path, capsys):
     from scipy.stats import beta
 
@@ -194,6 +209,7 @@ def test_study_counts_and_interval_are_right(tmp_path, capsys):
     assert second["predictions"] == single["predictions"]
 
 
+@pytest.mark.slow  # several trainings: the quick tier trains a study and fit elsewhere
 def test_verbose_levels_and_naive_fit_from_the_command_line(tmp_path, capsys):
     epochs = ["--epochs", "20"]
     _, quiet, _ = run_main(one_to_one, [*epochs, "--verbose", "0"], capsys)
@@ -217,12 +233,11 @@ def test_verbose_levels_and_naive_fit_from_the_command_line(tmp_path, capsys):
     np.testing.assert_allclose(fast["loss_history"], naive["loss_history"], rtol=1e-5, atol=0)
 
 
-def test_a_whole_run_at_another_size(tmp_path, capsys):
-    out = tmp_path / "r.json"
-    argv = ["--length", "7", "--units", "3", "--epochs", "30", "--verbose", "0", "--json", str(out)]
-    code, stdout, _ = run_main(many_to_many_td, argv, capsys)
-    assert code == 0
-    result = json.loads(out.read_text())
+@on_quick_run("many_to_many")
+def test_a_whole_run_at_another_size(quick_runs):
+    proc, result = quick_runs["many_to_many"]
+    assert QUICK_FLAGS["many_to_many"] == ["--length", "7", "--units", "3"]
+    stdout = proc.stdout
     assert "Side by side (--length 7 --units 3 is not the article's setup" in stdout
     lstm, dense = common.lstm_params(1, 3), common.dense_params(3, 1)
     rows = {c["quantity"]: c for c in result["comparison"]}

@@ -131,38 +131,6 @@ def test_both_bounds_of_an_interval_print_alike(k, n, text):
     assert study.interval(ci.low, ci.high) == text
 
 
-def test_a_diverging_seed_is_recorded_and_the_study_goes_on(capsys):
-    """One by one (TensorFlow here): seed 2's loss overflows; it is not reproduced, its history
-    ends at the first NaN, and seed 3 still trains."""
-    import math
-
-    import common
-    import many_to_one
-    from repro.cli import parse_args
-    from repro.run import Run
-
-    args = parse_args("many_to_one", ["--epochs", "30", "--verbose", "0", "--seeds", "3"])
-    run = Run(args, *common.make_data("many_to_one", 5))
-    run.train(many_to_one.build_model(args))
-    built = []
-
-    def first_one_explodes(args):
-        model = many_to_one.build_model(args)
-        if not built:
-            model.optimizer.learning_rate.assign(1e38)  # steps so large the loss overflows
-        built.append(model)
-        return model
-
-    result = study.run_study(run, first_one_explodes)
-    assert result["trained"] == "one by one"  # in this process, whatever the cores
-    two, three = result["seeds"][1:]
-    assert (two["seed"], three["seed"]) == (2, 3)
-    assert not two["reproduced"] and math.isnan(two["max_abs_error"])
-    assert not math.isfinite(two["history"][-1]) and all(map(math.isfinite, two["history"][:-1]))
-    assert len(three["history"]) == 30 and all(map(math.isfinite, three["history"]))
-    assert result["n"] == 3 and capsys.readouterr().out.strip().endswith(result["summary"])
-
-
 def test_seeds_trained_together_stop_their_history_at_the_first_nan(together):
     for seed in together[0]["diverging"]:
         history = seed["history"]

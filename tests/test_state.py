@@ -2,14 +2,13 @@
 no state, and a stateful copy whose state carries over; checked against an LSTM in NumPy."""
 
 import argparse
-import json
 
 import numpy as np
 import pytest
 
 import common
 import one_to_one
-from conftest import run_main
+from conftest import QUICK_FLAGS, on_quick_run
 from questions import state
 from repro import training
 from repro.backend import seed_everything
@@ -88,12 +87,12 @@ def test_a_stateful_copy_carries_its_state_until_reset(trained):
     assert m["stateful_reset_vs_alone_max_difference"] <= 4 * np.finfo(np.float32).eps
 
 
-def test_the_script_writes_the_figures_at_another_size(tmp_path, capsys):
-    out = tmp_path / "s.json"
-    argv = ["--units", "3", "--epochs", "30", "--verbose", "0", "--json", str(out)]
-    code, stdout, _ = run_main(state, argv, capsys)
-    assert code == 0
-    result = json.loads(out.read_text())
+@on_quick_run("state")
+def test_the_script_writes_the_figures_at_another_size(quick_runs):
+    proc, result = quick_runs["state"]
+    assert QUICK_FLAGS["state"] == ["--units", "3"]
+    assert proc.returncode == 0, proc.stderr  # with --check
+    stdout = proc.stdout
     assert result["script"] == "questions/state.py"
     assert result["untouched_weights"] == 4 * 3 * 3 + 3 + 3  # recurrent 36, forget kernel and bias
     assert result["lstm_weights"] == common.lstm_params(1, 3)

@@ -11,7 +11,7 @@ import pytest
 
 import common
 import many_to_many_td
-from conftest import ROOT, printed_predictions, run_main, run_script
+from conftest import QUICK_FLAGS, ROOT, on_quick_run, printed_predictions, run_main, run_script
 from questions import td_or_dense
 from repro import cli, training
 from repro.backend import seed_everything
@@ -48,6 +48,7 @@ def test_head_counts_match_the_formulas(heads):
     assert [h["params"] for h in heads.values()] == [6, 6, 30, 130, 30]
 
 
+@pytest.mark.slow  # the article's 500 epochs
 def test_dense_head_reproduces_the_echo_at_the_default_seed(capsys):
     argv = ["--head", "dense", "--check", "--verbose", "0"]
     code, out, _ = run_main(many_to_many_td, argv, capsys)
@@ -146,12 +147,12 @@ def test_where_the_wrapper_still_matters():
     assert cnn["alone"].startswith("refused by Keras: ")
 
 
-def test_the_question_prints_both_tables_and_writes_them_to_json(tmp_path, capsys):
-    out_json = tmp_path / "td.json"
-    argv = ["--length", "7", "--units", "3", "--epochs", "30", "--verbose", "0"]
-    code, out, _ = run_main(td_or_dense, [*argv, "--json", str(out_json)], capsys)
-    assert code == 0
-    result = json.loads(out_json.read_text())
+@on_quick_run("td_or_dense")
+def test_the_question_prints_both_tables_and_writes_them_to_json(quick_runs):
+    proc, result = quick_runs["td_or_dense"]
+    assert QUICK_FLAGS["td_or_dense"] == ["--length", "7", "--units", "3"]
+    assert proc.returncode == 0, proc.stderr  # with --check
+    out = proc.stdout
     assert result["script"] == "questions/td_or_dense.py"
     dense = common.dense_params(3, 1)
     assert [h["params"] for h in result["heads"]] == [
@@ -192,6 +193,7 @@ def test_the_article_script_no_longer_prints_the_tables(default_runs):
     assert "Output heads" not in proc.stdout and "heads" not in result and "wrapper" not in result
 
 
+@pytest.mark.slow  # a benchmark, as the others (tests/backend_worker.py)
 def test_the_td_vs_dense_benchmark_finds_the_same_outputs():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import td_vs_dense

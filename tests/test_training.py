@@ -83,8 +83,15 @@ def test_fast_loop_under_xla_trains_as_fit_does():
         np.testing.assert_allclose(run["fast"], run["naive"], rtol=1e-5, err_msg=name)
 
 
+@pytest.fixture(scope="module")
+def model_fit():
+    """model.fit's own History: many_to_one's model, seed 4, 7 epochs of batches of 1."""
+    X, y = common.make_data("many_to_one", 5)
+    return _model("many_to_one", 4).fit(X, y, epochs=7, batch_size=1, verbose=0, shuffle=False)
+
+
 @pytest.mark.parametrize("fit", ["fast", "naive"])
-def test_run_fit_returns_what_model_fit_returns(fit):
+def test_run_fit_returns_what_model_fit_returns(fit, model_fit):
     """run.fit(model, X, y, epochs=, batch_size=, verbose=) stands for model.fit: a History with
     the same epochs, params and per-epoch losses as model.fit's own from the same weights."""
     import numpy as np
@@ -95,8 +102,7 @@ def test_run_fit_returns_what_model_fit_returns(fit):
     args = cli.parse_args("many_to_one", ["--epochs", "7", "--fit", fit])
     X, y = common.make_data("many_to_one", 5)
     ours = _model("many_to_one", 4)
-    history = Run(args, X, y).fit(ours, X, y, epochs=7, batch_size=1, verbose=0)
-    theirs = _model("many_to_one", 4).fit(X, y, epochs=7, batch_size=1, verbose=0, shuffle=False)
+    history, theirs = Run(args, X, y).fit(ours, X, y, epochs=7, batch_size=1, verbose=0), model_fit
     assert type(history) is type(theirs)
     assert history.epoch == theirs.epoch == list(range(7))
     assert history.params == theirs.params
