@@ -5,8 +5,10 @@ import importlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -58,30 +60,45 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
     # pytest-xdist (-n 2 --dist loadgroup in pyproject.toml) sends the tests of one xdist_group
     # to one worker: every test that shares a module or session fixture with another, directly
-    # or through a third, is in one group, so each such fixture runs once
-    group = {}  # fixture -> the fixture that names its group (union-find)
+    # or through a third, is in one group, so each such fixture runs once; a group set by hand
+    # (on_quick_run) names the tests it meets that way
+    parent = {}  # union-find over "group NAME" (by hand) and "BASEID::FIXTURE" keys
 
     def root(key):
-        while group.setdefault(key, key) != key:
-            key = group[key]
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
         return key
 
-    shared = {}
+    def join(a, b):
+        a, b = root(a), root(b)
+        if a == b:
+            return
+        if b.startswith("group "):  # a group set by hand names the tests it meets
+            a, b = b, a
+        if b.startswith("group "):
+            raise pytest.UsageError(f"tests of xdist groups {a[6:]} and {b[6:]} share a fixture")
+        parent[b] = a
+
+    first = {}
     for item in items:
-        if any(item.iter_markers("xdist_group")):  # grouped by hand: on_quick_run
-            continue
         defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        keys = [  # ours (pytest's own, such as tmp_path_factory, have no baseid)
+        keys = [f"group {m.args[0]}" for m in item.iter_markers("xdist_group")]
+        keys += [  # ours (pytest's and plugins' own, such as tmp_path_factory, have no baseid)
             f"{d[-1].baseid}::{name}"
             for name, d in defs.items()
-            if d and d[-1].baseid and d[-1].scope != "function"
-        ]
+            if d and d[-1].baseid and d[-1].scope != "function" and name != "quick_runs"
+        ]  # quick_runs runs each script when asked: its tests are grouped by script
         for key in keys[1:]:
-            group[root(key)] = root(keys[0])
-        shared[item] = keys[:1]
-    for item, keys in shared.items():
-        if keys:
-            item.add_marker(pytest.mark.xdist_group(root(keys[0]).rsplit("::", 1)[-1]))
+            join(keys[0], key)
+        first[item] = keys[:1]
+    for item, keys in first.items():
+        if keys and not any(item.iter_markers("xdist_group")):
+            name = root(keys[0])
+            item.add_marker(
+                pytest.mark.xdist_group(
+                    name[6:] if name.startswith("group ") else name.rsplit("::", 1)[-1]
+                )
+            )
     return (yield)
 
 
@@ -139,11 +156,12 @@ def printed_predictions(stdout: str) -> list[str]:
     return lines[start:end]
 
 
-def default_runs_on(backend: str, folder: Path, again=("many_to_many",)) -> dict:
-    """Each script at its defaults with --check and --json, plus a second run of the scripts in
-    `again` with the same flags (for the determinism tests), all started together."""
+def default_runs_on(backend: str, folder: Path, again=("many_to_many",), also=()) -> dict:
+    """Each script at its defaults with --check and --json (the article's, and those in `also`),
+    plus a second run of the scripts in `again` with the same flags (for the determinism tests),
+    all started together."""
     jobs = {}
-    for name in [*SCRIPTS, *(f"again {script}" for script in again)]:
+    for name in [*SCRIPTS, *also, *(f"again {script}" for script in again)]:
         script = name.removeprefix("again ")
         json_path = str(folder / f"{name.replace(' ', '_')}.json")
         jobs[name] = ((script, "--backend", backend, "--check", "--json", json_path), {})
@@ -157,13 +175,24 @@ def default_runs_on(backend: str, folder: Path, again=("many_to_many",)) -> dict
 
 @pytest.fixture(scope="session")
 def default_runs(tmp_path_factory):
-    """TensorFlow: each script once at its defaults (the article's settings); shared by tests."""
-    return default_runs_on("tensorflow", tmp_path_factory.mktemp("tensorflow"), again=SCRIPTS)
+    """TensorFlow: each script once at its defaults (the article's settings), and the questions
+    that train the article's model, each in a process of its own; shared by tests."""
+    folder = tmp_path_factory.mktemp("tensorflow")
+    return default_runs_on("tensorflow", folder, again=SCRIPTS, also=QUESTIONS)
+
+
+def said_out_of_turn(stderr: str) -> list[str]:
+    """The lines of a run's stderr that a quiet run must not have: TensorFlow's log records
+    (`E0000 00:00:...`, absl's `WARNING: All log messages...`), Python's warnings, tracebacks."""
+    pattern = r"^[IWEF]\d{4} |WARNING|Warning: |Traceback"
+    return [line for line in stderr.splitlines() if re.search(pattern, line)]
 
 
 QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
 # The quick tier starts this one as a user does, `python SCRIPT`; the others run through
-# main(argv) in the test's process, as a notebook runs them (the slow tier starts them all)
+# main(argv) in the test's process, as a notebook runs them: what they print to sys.stdout and
+# sys.stderr is theirs, but TensorFlow's own lines (on file descriptor 2) are not seen there. The
+# slow tier starts every script in a process of its own and checks those too (said_out_of_turn)
 IN_A_PROCESS = ("one_to_one",)
 
 
@@ -176,6 +205,9 @@ def run_in_process(name: str, argv: list[str]) -> subprocess.CompletedProcess:
             code = module.main(argv)
         except SystemExit as e:
             code = e.code
+        except Exception:  # as a process would end: its traceback on stderr, status 1
+            traceback.print_exc()
+            code = 1
     return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
 
 

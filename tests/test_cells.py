@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_main, run_script
+from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_main, run_script, said_out_of_turn
 from questions import cells
 
 
@@ -61,6 +61,7 @@ def test_every_cell_on_jax_trains_its_seeds_together(tmp_path):
     argv = ["--backend", "jax", "--seeds", "3", "--epochs", "30", "--verbose", "0"]
     proc = run_script("questions/cells.py", *argv, "--json", str(out), backend="jax")
     assert proc.returncode == 0, proc.stderr
+    assert said_out_of_turn(proc.stderr) == []
     rows = json.loads(out.read_text())["cells"]
     assert len(rows) == 9
     one_to_one = {r["cell"]: r["params"] for r in rows if r["section"] == "one_to_one"}

@@ -1,12 +1,13 @@
 """The command line: defaults, every validation path (one line, exit 2), Keras not imported."""
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 import common
-from conftest import ROOT
+from conftest import ALL_SCRIPTS, ROOT
 from repro import cli
 from repro.backend import BACKENDS
 
@@ -128,6 +129,20 @@ def test_a_process_that_runs_keras_reports_its_backend_and_refuses_another(monke
     args = cli.parse_args("many_to_one", [])
     assert args.backend == running and args.seed == cli.DEFAULT_SEEDS[running]["many_to_one"]
     assert cli.parse_args("many_to_one", ["--backend", running]).backend == running
+
+
+@pytest.mark.parametrize("script", [p for p in ALL_SCRIPTS.values() if p.startswith("questions/")])
+def test_a_question_starts_as_a_program_from_any_folder(script, tmp_path):
+    """By its full path from another folder (PYTHONPATH empty), the script finds the project's
+    modules itself; from the project root, as the README runs it, its `__main__` block exits
+    with main's status (bad input: 2, one line)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = {"capture_output": True, "text": True, "env": env}
+    proc = subprocess.run([sys.executable, str(ROOT / script), "--help"], cwd=tmp_path, **run)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith(f"usage: {script}")
+    bad = subprocess.run([sys.executable, script, "--epochs", "0"], cwd=ROOT, **run)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--epochs" in bad.stderr
 
 
 @pytest.mark.parametrize("script", ["one_to_one.py", "many_to_one.py", "many_to_many_td.py"])

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ROOT, on_quick_run, run_script
+from conftest import ROOT, on_quick_run, run_script, said_out_of_turn
 from questions import forecast
 
 SMALL = argparse.Namespace(window=4, horizon=2, features=2, units=3, lr=0.01, seed=5)
@@ -132,6 +132,7 @@ def test_the_default_run_answers_the_readers(default_forecast):
     persistence by far (--check says so with its exit status)."""
     proc, result = default_forecast
     assert proc.returncode == 0, proc.stderr
+    assert said_out_of_turn(proc.stderr) == []  # in a process of its own: TensorFlow's too
     ratio = {r["name"]: r["mse_vs_persistence"] for r in result["framings"]}
     assert 0.9 < ratio["echo"] < 1.1
     assert result["echo_vs_last_input_mean_abs"] < 0.05

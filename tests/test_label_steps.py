@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_script
+from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_script, said_out_of_turn
 from questions import label_steps
 
 SCRIPT = "questions/label_steps.py"
@@ -238,6 +238,7 @@ def test_across_gives_medians_and_ranges_of_every_figure():
 def test_the_default_run_passes_its_check(default_run):
     proc, result = default_run
     assert proc.returncode == 0, proc.stderr
+    assert said_out_of_turn(proc.stderr) == []  # in a process of its own: TensorFlow's too
     runs = {r["name"]: r for r in result["runs"]}
     assert runs["mask"]["real_step_accuracy"] >= 0.9
     gap = runs["mask"]["real_step_accuracy"] - runs["sample_weight"]["real_step_accuracy"]

@@ -11,7 +11,15 @@ import pytest
 
 import common
 import many_to_many_td
-from conftest import QUICK_FLAGS, ROOT, on_quick_run, printed_predictions, run_main, run_script
+from conftest import (
+    QUICK_FLAGS,
+    ROOT,
+    on_quick_run,
+    printed_predictions,
+    run_main,
+    run_script,
+    said_out_of_turn,
+)
 from questions import td_or_dense
 from repro import cli, training
 from repro.backend import seed_everything
@@ -233,6 +241,7 @@ def test_train_gives_every_head_a_rate_from_the_same_seeds(tmp_path):
     argv = ["--train", "--seeds", "3", "--epochs", "300", "--verbose", "0", "--json", str(out)]
     proc = run_script("questions/td_or_dense.py", *argv, backend="jax")
     assert proc.returncode == 0, proc.stderr
+    assert said_out_of_turn(proc.stderr) == []
     heads = json.loads(out.read_text())["heads"]
     for h in heads:
         assert h["n"] == len(h["max_abs_errors"]) == 3

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 import one_to_one
-from conftest import ROOT, SCRIPTS, printed_predictions, run_main, user_env
+from conftest import QUESTIONS, ROOT, SCRIPTS, printed_predictions, run_main, user_env
 from repro.backend import drop_startup_lines
 
 # Lines as TensorFlow wrote them on this project's machines (CPU only, no GPU): TF 2.21.0 with
@@ -72,9 +72,12 @@ def test_tensorflows_startup_lines_are_dropped_and_no_other(log):
     assert drop_startup_lines("".join(mixed)) == "".join(UNKNOWN)
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.parametrize("name", [*SCRIPTS, *QUESTIONS])
 def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name):
+    """The article's scripts, and the questions that train the article's model (the others are
+    checked in their own files' default runs), each in a process of its own."""
     proc, _ = default_runs[name]
+    assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)
 
 
