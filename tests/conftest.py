@@ -196,9 +196,14 @@ QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to 
 IN_A_PROCESS = ("one_to_one",)
 
 
+def script_module(path: str):
+    """The module of a script, by its path from the project root: questions/state.py -> ..."""
+    return importlib.import_module(path.removesuffix(".py").replace("/", "."))
+
+
 def run_in_process(name: str, argv: list[str]) -> subprocess.CompletedProcess:
     """Call a script's main(argv) here, with what it prints to sys.stdout and sys.stderr kept."""
-    module = importlib.import_module(ALL_SCRIPTS[name].removesuffix(".py").replace("/", "."))
+    module = script_module(ALL_SCRIPTS[name])
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:

@@ -1,11 +1,10 @@
 """The README and docs/: links that resolve, every flag documented, every question in the table."""
 
-import importlib
 import re
 
 import pytest
 
-from conftest import ALL_SCRIPTS, ROOT, run_main
+from conftest import ALL_SCRIPTS, ROOT, run_main, script_module
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -40,7 +39,7 @@ def test_every_page_in_docs_is_linked_from_the_readme():
 
 @pytest.mark.parametrize("script", ALL_SCRIPTS.values())
 def test_every_flag_in_help_is_on_the_command_line_page(script, capsys):
-    module = importlib.import_module(script.removesuffix(".py").replace("/", "."))
+    module = script_module(script)
     code, out, _ = run_main(module, ["--help"], capsys)
     assert code == 0
     flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", out))
