@@ -52,32 +52,31 @@ def build_model(args):
 
 def main(argv: list[str] | None = None) -> int:
     """Run with these command-line arguments (none: the article's settings); the exit status."""
-    args = start(SCRIPT, argv, add_arguments, check_head_length)  # flags checked, then Keras
+    with start(SCRIPT, argv, add_arguments, check_head_length) as args:  # flags checked, then Keras
+        ## Data: one sample of five time steps; a target for every step, as the steps are framed
+        length = args.length  # 5, or the number of --values
+        seq = np.array([i / length for i in range(length)], "float32")  # the article's 0.0 ... 0.8
+        if args.sequence is not None:  # --values: a reader's own sequence, scaled for the network
+            seq = args.sequence
+        X = seq.reshape(1, length, 1)
+        y = seq.reshape(1, length, 1)
 
-    ## Data: one sample of five time steps; a target for every step, as the steps are framed
-    length = args.length  # 5, or the number of --values
-    seq = np.array([i / length for i in range(length)], "float32")  # the article's 0.0 ... 0.8
-    if args.sequence is not None:  # --values: a reader's own sequence, scaled for the network
-        seq = args.sequence
-    X = seq.reshape(1, length, 1)
-    y = seq.reshape(1, length, 1)
+        ## Model
+        run = Run(args, X, y)
+        model = build_model(args)
+        model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
-    ## Model
-    run = Run(args, X, y)
-    model = build_model(args)
-    model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
+        ## Train
+        n_epoch = args.epochs  # the article's 1000
+        n_batch = args.batch_size  # 1: the one sample, so each epoch is exactly one weight update
+        # model.fit's updates and losses, without its per-epoch overhead (--fit naive: model.fit)
+        run.fit(model, X, y, epochs=n_epoch, batch_size=n_batch, verbose=args.verbose)
 
-    ## Train
-    n_epoch = args.epochs  # the article's 1000
-    n_batch = args.batch_size  # 1: the one sample, so each epoch is exactly one weight update
-    # model.fit's updates and losses, without its per-epoch overhead (--fit naive: model.fit)
-    run.fit(model, X, y, epochs=n_epoch, batch_size=n_batch, verbose=args.verbose)
-
-    ## Evaluate
-    result = model.predict(X, batch_size=n_batch, verbose=0)
-    common.print_predictions(run.predicted(result), run.digits)
-    run.extra["head"] = args.head  # with --head dense, the side-by-side expects a Dense there
-    return finish(run, build_model)
+        ## Evaluate
+        result = model.predict(X, batch_size=n_batch, verbose=0)
+        common.print_predictions(run.predicted(result), run.digits)
+        run.extra["head"] = args.head  # with --head dense, the side-by-side expects a Dense there
+        return finish(run, build_model)
 
 
 if __name__ == "__main__":

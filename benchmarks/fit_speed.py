@@ -18,12 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common
+from repro import cli, training
+from repro.backend import BACKENDS, import_keras, seed_everything
 
-import common  # noqa: E402
-from repro import cli, training  # noqa: E402
-from repro.backend import BACKENDS, import_keras, seed_everything  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MODULES = common.SCRIPT_MODULES
 

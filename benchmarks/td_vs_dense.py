@@ -20,13 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+import common
+from benchmarks.fit_speed import installed_backends
+from repro.backend import BACKENDS
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
-
-from fit_speed import installed_backends  # noqa: E402
-
-import common  # noqa: E402
-from repro.backend import BACKENDS  # noqa: E402
 
 HEADS = ("timedistributed", "dense")
 

@@ -14,21 +14,22 @@ Expected: 140, 120 and 35 weights in the one-to-one LSTM, GRU and SimpleRNN laye
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common, repro, the scripts
+import common
+from repro import cli, plots
+from repro.backend import seed_everything
+from repro.run import Run, conclude, run_program, start
+from repro.study import interval, run_study
 
-import common  # noqa: E402
-from repro import cli  # noqa: E402
-from repro.backend import seed_everything  # noqa: E402
-from repro.run import Run, run_program, save, start  # noqa: E402
-from repro.study import interval, run_study  # noqa: E402
-
+QUESTION = __doc__.splitlines()[0]
 PROG = "questions/cells.py"
 CELLS = ("LSTM", "GRU", "SimpleRNN")
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}  # a kernel, a recurrent kernel and biases each
 BIASES = {"LSTM": 1, "GRU": 2, "SimpleRNN": 1}  # GRU, reset_after=True: input and recurrent bias
 SEEDS = {"jax": 100, "tensorflow": 10, "torch": 10}  # --seeds' default: about 2 minutes
+
+
+## Model: the article's model for a section, with another recurrent layer
 
 
 def cell_params(cell: str, inputs: int, units: int) -> int:
@@ -39,38 +40,6 @@ def cell_params(cell: str, inputs: int, units: int) -> int:
 def cell_formula(cell: str, inputs: int, units: int) -> str:
     biases = f"{BIASES[cell]}*{units}" if BIASES[cell] > 1 else f"{units}"
     return f"{GATES[cell]}*({inputs}*{units} + {units}*{units} + {biases})"
-
-
-def answer(rows: list[dict]) -> str:
-    """The table's verdict in one line, from its numbers."""
-    sizes = ", ".join(f"{r['cell']} {GATES[r['cell']]} ({r['params']})" for r in rows[::3])
-    echo = ", ".join(
-        f"{r['cell']} {r['reproduced']}/{r['n']}" for r in rows if r["section"] == "many_to_many"
-    )
-    return (
-        "Answer: the same procedure works with every cell; the gates set the size (gates and "
-        f"weights per layer: {sizes}). The many-to-many echo at {rows[2]['epochs']} epochs "
-        f"reproduced in: {echo} seeds."
-    )
-
-
-def check_arguments(args) -> None:
-    """--seeds by backend, enough for the interval to say something in about two minutes."""
-    if args.plot:
-        raise cli.UsageError("argument --plot: questions/cells.py draws no plot; use --json")
-    args.seeds = args.seeds or SEEDS[args.backend]
-    cli.check_seed_range(args)
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--cell",
-        choices=(*CELLS, "all"),
-        default="all",
-        help="the recurrent layer in place of the LSTM (default: all three, one after another)",
-    )
-    per_backend = ", ".join(f"{n} on {b}" for b, n in SEEDS.items())
-    cli.seeds_by_backend(parser, f"seeds per cell and section, from --seed on ({per_backend})")
 
 
 def build_model(args):
@@ -93,25 +62,27 @@ def build_model(args):
     return model
 
 
-def study(section: str, cell: str, argv: list[str]) -> dict:
-    """One cell in one section: the first seed trained as the article's script trains it, the
-    others by the study; the layer's count against the formula, and the reproduction rate."""
-    args = cli.parse_args(section, argv, add_arguments, check_arguments, PROG)
+## Train and evaluate: one cell in one section, from many seeds
+
+
+def study(args, cell: str) -> dict:
+    """One cell in one section (args, parsed for that section): the first seed trained as the
+    article's script trains it, the others by the study; the layer's count against the formula,
+    and the reproduction rate."""
     args.cell = cell
     seq = common.echo_sequence(args.length) if args.sequence is None else args.sequence
-    framing = common.FRAMINGS[section]
-    X, y = seq.reshape(framing.x_shape(args.length)), seq.reshape(framing.y_shape(args.length))
+    X, y = common.make_data(args.script, args.length, seq)
     run = Run(args, X, y)
     seed_everything(args.seed)  # as a run of its own, whatever the sections before drew
     model = build_model(args)
     run.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
     run.predicted(model.predict(X, batch_size=args.batch_size, verbose=0))
     rate = run_study(run, build_model, quiet=True)  # the first seed is this run
-    layer = model.layers[0]
+    print(f"{cell} {args.script}: {rate['reproduced']}/{rate['n']} reproduced", file=sys.stderr)
     return {
         "cell": cell,
-        "section": section,
-        "params": layer.count_params(),
+        "section": args.script,
+        "params": model.layers[0].count_params(),
         "formula_params": cell_params(cell, 1, args.units),
         "formula": cell_formula(cell, 1, args.units),
         "reproduced": rate["reproduced"],
@@ -120,21 +91,28 @@ def study(section: str, cell: str, argv: list[str]) -> dict:
         "median_final_loss": rate["median_final_loss"],
         "max_abs_errors": [s["max_abs_error"] for s in rate["seeds"]],
         "epochs": args.epochs,
+        "seconds": run.seconds["fit"],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run with these command-line arguments (none: every cell); the exit status."""
-    argv = [] if argv is None else list(argv)
-    description = __doc__.splitlines()[0]
-    args = start("one_to_one", argv, add_arguments, check_arguments, PROG, description)
-    cells = CELLS if args.cell == "all" else (args.cell,)
-    rows = []
-    for cell in cells:
-        for section in common.ARTICLE:
-            rows.append(study(section, cell, argv))
-            r = rows[-1]
-            print(f"{cell} {section}: {r['reproduced']}/{r['n']} reproduced", file=sys.stderr)
+    with start("one_to_one", argv, add_arguments, check_arguments, PROG, QUESTION, SHARED) as args:
+        cells = CELLS if args.cell == "all" else (args.cell,)
+        rows = [study(args.sections[s], cell) for cell in cells for s in common.ARTICLE]
+        answer = report(args, rows)
+        counts_ok = all(r["params"] == r["formula_params"] for r in rows)
+        failed = None if counts_ok else "a count differs from its formula"
+        draw = plots_of(rows, args.backend)
+        seconds = {"fit": round(sum(r.pop("seconds") for r in rows), 4)}
+        return conclude(args, answer, {"cells": rows}, failed, draw, seconds)
+
+
+## Report
+
+
+def report(args, rows: list[dict]) -> str:
+    """Print the table; return the answer it gives."""
     epochs = "/".join(str(r["epochs"]) for r in rows[:3])
     print(f"The article's three models with each cell ({args.units} units; {epochs} epochs):")
     common.print_table(
@@ -152,13 +130,79 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         ],
     )
-    print("\n" + answer(rows))
-    counts_ok = all(r["params"] == r["formula_params"] for r in rows)
-    save(args, {"script": PROG, "cells": rows, "check_passed": counts_ok})
-    if args.check and not counts_ok:
-        print("check failed: a count differs from its formula", file=sys.stderr)
-        return 1
-    return 0
+    sizes = ", ".join(f"{r['cell']} {GATES[r['cell']]} ({r['params']})" for r in rows[::3])
+    echo = ", ".join(
+        f"{r['cell']} {r['reproduced']}/{r['n']}" for r in rows if r["section"] == "many_to_many"
+    )
+    return (
+        "Answer: the same procedure works with every cell; the gates set the size (gates and "
+        f"weights per layer: {sizes}). The many-to-many echo at {rows[2]['epochs']} epochs "
+        f"reproduced in: {echo} seeds."
+    )
+
+
+def plots_of(rows: list[dict], backend: str):
+    """draw(path): each cell's reproduction rate per section, with its 95% interval."""
+
+    def draw(path: str) -> None:
+        fig, ax = plots.figure(height=3.6)
+        sections = list(common.ARTICLE)
+        cells = list(dict.fromkeys(r["cell"] for r in rows))
+        width = 0.8 / len(cells)
+        for k, cell in enumerate(cells):
+            mine = [r for r in rows if r["cell"] == cell]
+            x = [sections.index(r["section"]) + (k - (len(cells) - 1) / 2) * width for r in mine]
+            rate = [100 * r["reproduced"] / r["n"] for r in mine]
+            low = [r - 100 * c["ci95"][0] for r, c in zip(rate, mine, strict=True)]
+            high = [100 * c["ci95"][1] - r for r, c in zip(rate, mine, strict=True)]
+            bars = ax.bar(x, rate, width, label=f"{cell} ({mine[0]['params']} weights)")
+            ax.errorbar(x, rate, yerr=[low, high], fmt="none", ecolor="black", capsize=3)
+            labels = [f"{r['reproduced']}/{r['n']}" for r in mine]
+            ax.bar_label(bars, labels, label_type="center", color="white", fontsize="small")
+        ax.set_xticks(range(len(sections)), sections)
+        ax.set(
+            ylim=(0, 105),
+            ylabel="seeds that reproduce (%)",
+            title=f"How often each cell prints the article's 0.0 0.2 0.4 0.6 0.8 "
+            f"({rows[0]['n']} seeds each, {backend}), with 95% intervals",
+        )
+        ax.legend(fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+        plots.save(path, fig)
+
+    return draw
+
+
+## Flags: the article scripts', and --cell
+
+SHARED = cli.seeds_by_backend(SEEDS, "seeds per cell and section, from --seed on ({})")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--cell",
+        choices=(*CELLS, "all"),
+        default="all",
+        help="the recurrent layer in place of the LSTM (default: all three, one after another)",
+    )
+
+
+def check_section(args) -> None:
+    """One section's flags: --seeds by backend, and the TimeDistributed head's length."""
+    cli.default_seeds(args, SEEDS)
+    if args.script == "many_to_many":
+        cli.check_timedistributed(args.length)
+
+
+def check_arguments(args) -> None:
+    """Every section's flags, now: each has its own defaults (epochs, batch size), and a flag
+    that one section refuses (--batch-size 2 with one sample) must not wait for its turn."""
+    check_section(args)
+    args.sections = {
+        section: cli.parse_args(
+            section, args.argv, add_arguments, check_section, PROG, QUESTION, SHARED
+        )
+        for section in common.ARTICLE
+    }
 
 
 if __name__ == "__main__":

@@ -17,17 +17,17 @@ sample weights metrics=["accuracy"] counts the padded steps and weighted_metrics
 
 import contextlib
 import sys
-from pathlib import Path
+from dataclasses import dataclass
+from functools import partial
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common, repro, the scripts
+import numpy as np
 
-import numpy as np  # noqa: E402
+import common
+from repro import cli, plots, training
+from repro.backend import seed_everything, startup_lines_dropped
+from repro.run import conclude, run_program, start
 
-import common  # noqa: E402
-from repro import cli, files, training  # noqa: E402
-from repro.backend import seed_everything, startup_lines_dropped  # noqa: E402
-from repro.run import conclude, run_program, start  # noqa: E402
-
+QUESTION = __doc__.splitlines()[0]
 PROG = "questions/label_steps.py"
 PAD = 0  # the padding token, and the class of a step with no token before it
 RUNS = {  # name: what happens to the padded steps
@@ -41,6 +41,9 @@ COMMON_TOKEN = 0.85  # the imbalanced variant: token 1 this often, the others sh
 MUST_REACH, MUST_AGREE = 0.9, 0.02  # --check: masked real-step accuracy, and mask vs weights
 
 
+## Data: token sequences padded with 0 at the end, each step labeled with the token before it
+
+
 def make_sequences(rng, n: int, args, p=None):
     """n sequences of min..max tokens (drawn with probabilities p), padded with PAD at the end,
     and their labels: the token one step earlier (PAD at the first step and on the padding)."""
@@ -51,6 +54,47 @@ def make_sequences(rng, n: int, args, p=None):
     y[:, 1:] = X[:, :-1]
     y[X == PAD] = PAD
     return X, y
+
+
+@dataclass
+class Sequences:
+    """One seed's training and held-out sequences, and its random stream: the imbalanced
+    variant is drawn from it next."""
+
+    seed: int
+    rng: np.random.Generator
+    X: np.ndarray
+    y: np.ndarray
+    X_held: np.ndarray
+    y_held: np.ndarray
+
+
+def data(args, seed: int) -> Sequences:
+    """The seed's training and held-out sequences (two draws of one stream)."""
+    rng = np.random.default_rng(seed)
+    (X, y), (X_held, y_held) = (make_sequences(rng, args.samples, args) for _ in range(2))
+    return Sequences(seed, rng, X, y, X_held, y_held)
+
+
+def imbalanced(args, rng) -> list:
+    """Training and held-out sequences by the same rule, with token 1 COMMON_TOKEN of the time."""
+    p = np.full(args.vocab, (1 - COMMON_TOKEN) / (args.vocab - 1))
+    p[0] = COMMON_TOKEN
+    return [make_sequences(rng, args.samples, args, p) for _ in range(2)]
+
+
+def print_example(args, X, y) -> None:
+    """The rule, and one sequence with its labels step by step."""
+    print(
+        f"Rule: each step's label is the token one step earlier (tokens 1-{args.vocab}; 0 at the "
+        f"first step and on the padding). {args.samples} training and {args.samples} held-out "
+        f"sequences of {args.min_length}-{args.max_length} tokens, padded with 0 at the end:"
+    )
+    steps = [str(t) for t in range(args.max_length)]
+    common.print_table(["step", *steps], [["input", *X], ["label", *y]])
+
+
+## Model: Embedding -> LSTM(return_sequences=True) -> a softmax over the classes at every step
 
 
 def build_model(args, mask: bool, head: str = "timedistributed"):
@@ -80,10 +124,19 @@ def build_model(args, mask: bool, head: str = "timedistributed"):
     return model
 
 
+def initial_weights(args, seed: int) -> list:
+    """The seed's initial weights: every run of the seed starts from them."""
+    seed_everything(seed)
+    return build_model(args, mask=False).get_weights()
+
+
 def probabilities(model, X) -> np.ndarray:
     import keras
 
     return keras.ops.convert_to_numpy(model(X, training=False))
+
+
+## Train: model.fit with per-step sample weights, from the seed's initial weights
 
 
 def step_weights(run: str, X) -> np.ndarray:
@@ -94,16 +147,37 @@ def step_weights(run: str, X) -> np.ndarray:
     return counts.astype("float32")
 
 
+def balanced_step_weights(y, real, classes: int) -> np.ndarray:
+    """Each real step weighted by its label's class weight, scikit-learn's "balanced" (steps /
+    (classes present x that class's steps)); 0 on the padding. What class_weight would do."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y[real])
+    balanced = np.zeros(classes)
+    balanced[present] = compute_class_weight("balanced", classes=present, y=y[real])
+    return (balanced[y] * real).astype("float32")
+
+
 def train(args, model, initial: list, X, y, weights, seconds: dict) -> None:
     """model.fit from the initial weights and a new Adam, both taken from a new model (a new
     one each time: on JAX, fit takes over the buffers of the values it starts from)."""
     fresh = build_model(args, mask=model.layers[0].mask_zero)
     fresh.set_weights(initial)
     training.load_initial_state(model, fresh)
-    verbose = 2 if args.verbose == 2 else 0  # Keras' line per epoch, or nothing
-    options = {"batch_size": BATCH, "epochs": args.epochs, "verbose": verbose}
+    # --verbose 2: Keras' line per epoch without its timings, so that two runs print the same
+    lines = [training.epoch_lines(args.epochs, -(-len(X) // BATCH))] if args.verbose == 2 else []
+    options = {"batch_size": BATCH, "epochs": args.epochs, "verbose": 0, "callbacks": lines}
     with training.timed(seconds, "fit"):
         model.fit(X, y, sample_weight=weights, shuffle=False, **options)
+
+
+def tensorflow_quiet(verbose: int):
+    """TensorFlow logs harmless ERROR records when a mask first meets oneDNN, and for batches of
+    other sizes: filtered as at the start (--verbose 2 shows them)."""
+    return contextlib.nullcontext() if verbose == 2 else startup_lines_dropped()
+
+
+## Evaluate: what Keras reports against scikit-learn on the real and the padded steps
 
 
 def measure(model, X, y, weights) -> dict:
@@ -124,6 +198,64 @@ def measure(model, X, y, weights) -> dict:
     }
 
 
+def padding_runs(args, models: dict, s: Sequences, initial: list, seconds: dict) -> list:
+    """Lesson 1, do the padded steps count: no_mask, mask and sample_weight, each trained from
+    the seed's initial weights, measured on held-out and training sequences."""
+    runs = []
+    for name in RUNS:
+        model = models[name == "mask"]
+        train(args, model, initial, s.X, s.y, step_weights(name, s.X), seconds)
+        held = measure(model, s.X_held, s.y_held, step_weights(name, s.X_held))
+        seen = measure(model, s.X, s.y, step_weights(name, s.X))
+        runs.append({"name": name, **held, "train": seen})
+        if args.verbose:
+            print(f"seed {s.seed} {name}: held-out loss {held['loss']:.4f}", file=sys.stderr)
+    return runs
+
+
+def heads_and_targets(args, masked, s: Sequences) -> dict:
+    """Lesson 2, on the trained masked model: a plain Dense with its weights gives the same
+    outputs as TimeDistributed(Dense), and one-hot targets the same loss as integer ones."""
+    import keras
+
+    plain = build_model(args, mask=True, head="dense")
+    plain.set_weights(masked.get_weights())
+    probs = probabilities(masked, s.X_held)
+    one_hot = keras.losses.categorical_crossentropy(np.eye(args.vocab + 1)[s.y_held], probs)
+    sparse = keras.losses.sparse_categorical_crossentropy(s.y_held, probs)
+    loss_gap = keras.ops.convert_to_numpy(one_hot - sparse)
+    outputs_gap = probabilities(plain, s.X_held) - probs
+    return {
+        "td_vs_dense_max_difference": float(np.max(np.abs(outputs_gap))),
+        "one_hot_vs_sparse_loss_difference": float(np.max(np.abs(loss_gap))),
+    }
+
+
+def class_weights(args, masked, s: Sequences, initial: list, seconds: dict) -> dict:
+    """Lesson 3, on the imbalanced variant: per-class recall on held-out real steps, trained as
+    it comes and with per-step balanced weights; and what Keras says to class_weight."""
+    from sklearn.metrics import recall_score
+
+    (X, y), (X_held, y_held) = imbalanced(args, s.rng)
+    real, held_real, classes = X != PAD, X_held != PAD, np.arange(args.vocab + 1)
+    recall = {}
+    for name, weights in (
+        ("unweighted", real.astype("float32")),
+        ("per_step_weights", balanced_step_weights(y, real, len(classes))),
+    ):
+        train(args, masked, initial, X, y, weights, seconds)
+        predicted = probabilities(masked, X_held).argmax(-1)[held_real]
+        truth = y_held[held_real]
+        score = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
+        recall[name] = score.tolist()
+    return {
+        "one_hot_targets": class_weight_with_3d_targets(args, X, y),
+        "common_token_share": COMMON_TOKEN,
+        "class_share": [float(np.mean(y[real] == c)) for c in classes],
+        "recall": recall,
+    }
+
+
 def class_weight_with_3d_targets(args, X, y) -> str:
     """model.fit with class_weight and one-hot (samples, steps, K) targets: what Keras says."""
     import keras
@@ -139,70 +271,6 @@ def class_weight_with_3d_targets(args, X, y) -> str:
     return f"accepted by Keras {keras.__version__}: fit ran"
 
 
-def imbalanced(args, rng, model, initial: list, seconds: dict) -> dict:
-    """Per-class recall on held-out real steps when token 1 is common: trained as it comes, and
-    with per-step sample weights from the class frequencies (scikit-learn's "balanced")."""
-    from sklearn.metrics import recall_score
-    from sklearn.utils.class_weight import compute_class_weight
-
-    p = np.full(args.vocab, (1 - COMMON_TOKEN) / (args.vocab - 1))
-    p[0] = COMMON_TOKEN
-    (X, y), (X_held, y_held) = (make_sequences(rng, args.samples, args, p) for _ in range(2))
-    real, held_real, classes = X != PAD, X_held != PAD, np.arange(args.vocab + 1)
-    present = np.unique(y[real])
-    balanced = np.zeros(len(classes))
-    balanced[present] = compute_class_weight("balanced", classes=present, y=y[real])
-    recall = {}
-    for name, weights in (("unweighted", real), ("per_step_weights", balanced[y] * real)):
-        train(args, model, initial, X, y, weights.astype("float32"), seconds)
-        predicted = probabilities(model, X_held).argmax(-1)[held_real]
-        truth = y_held[held_real]
-        score = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
-        recall[name] = score.tolist()
-    return {
-        "one_hot_targets": class_weight_with_3d_targets(args, X, y),
-        "common_token_share": COMMON_TOKEN,
-        "class_share": [float(np.mean(y[real] == c)) for c in classes],
-        "recall": recall,
-    }
-
-
-def data(args, seed: int):
-    """The seed's random stream, and its training and held-out sequences."""
-    rng = np.random.default_rng(seed)
-    return rng, make_sequences(rng, args.samples, args), make_sequences(rng, args.samples, args)
-
-
-def one_seed(args, seed: int, models: dict, seconds: dict) -> dict:
-    """The three runs from one seed's data and initial weights, and the figures beside them."""
-    import keras
-
-    seed_everything(seed)
-    rng, (X, y), (X_held, y_held) = data(args, seed)
-    initial = build_model(args, mask=False).get_weights()  # the same for every run
-    runs = []
-    for name in RUNS:
-        model = models[name == "mask"]
-        train(args, model, initial, X, y, step_weights(name, X), seconds)
-        held = measure(model, X_held, y_held, step_weights(name, X_held))
-        runs.append({"name": name, **held, "train": measure(model, X, y, step_weights(name, X))})
-        if args.verbose:
-            print(f"seed {seed} {name}: held-out loss {held['loss']:.4f}", file=sys.stderr)
-    masked, plain = models[True], build_model(args, mask=True, head="dense")
-    plain.set_weights(masked.get_weights())
-    probs = probabilities(masked, X_held)
-    one_hot = keras.losses.categorical_crossentropy(np.eye(args.vocab + 1)[y_held], probs)
-    sparse = keras.losses.sparse_categorical_crossentropy(y_held, probs)
-    loss_gap = keras.ops.convert_to_numpy(one_hot - sparse)
-    return {
-        "seed": seed,
-        "runs": runs,
-        "td_vs_dense_max_difference": float(np.max(np.abs(probabilities(plain, X_held) - probs))),
-        "one_hot_vs_sparse_loss_difference": float(np.max(np.abs(loss_gap))),
-        "class_weight": imbalanced(args, rng, masked, initial, seconds),
-    }
-
-
 def across(results: list, reduce):
     """Every float of the per-seed results reduced across seeds by `reduce`; the rest as the
     first seed has it."""
@@ -214,52 +282,62 @@ def across(results: list, reduce):
     return reduce(results) if isinstance(first, float) else first
 
 
-def not_as_answered(r: dict) -> str | None:
-    """Why the figures would not support the answer (--check), or None when they do."""
-    real = {run["name"]: run["real_step_accuracy"] for run in r["runs"]}
-    if not real["mask"] >= MUST_REACH:
-        return f"the masked run's held-out real-step accuracy {real['mask']:.3f} < {MUST_REACH}"
-    if not abs(real["mask"] - real["sample_weight"]) <= MUST_AGREE:
-        return f"mask and sample_weight differ by over {MUST_AGREE} on the real steps"
-    return None
+def summarized(per_seed: list, X, y) -> dict:
+    """The results: the example sequence, and each figure (its median over the seeds); with
+    several seeds also each figure's range, and every seed's figures."""
+    median = across(per_seed, lambda v: float(np.median(v)))
+    results = {"example": {"input": X.tolist(), "labels": y.tolist()}, **median}
+    del results["seed"]  # the seeds are in the config
+    if len(per_seed) > 1:
+        spread = across(per_seed, lambda v: [min(v), max(v)])
+        del spread["seed"]
+        results.update(range=spread, per_seed=per_seed)
+    return results
 
 
-def answer(r: dict) -> str:
-    """The figures' verdict in one line."""
-    plain, mask, weighted = r["runs"]
-    reported, real = plain["reported_accuracy"], plain["real_step_accuracy"]
-    cw = r["class_weight"]
-    rare = range(2, len(cw["class_share"]))  # the tokens other than the common one
-    before, after = (min(cw["recall"][k][c] for c in rare) for k in cw["recall"])
-    padded = (
-        f"the {plain['padded_share']:.0%} padded steps, {plain['padded_step_accuracy']:.0%} right"
-        if plain["padded_share"] > 0
-        else "no step is padded at these lengths"
-    )
-    return (
-        "Answer: yes, a softmax at every step labels every step (TimeDistributed or a plain "
-        "Dense: the same outputs). Padded steps count unless masked: without a mask Keras "
-        f"reported {reported:.3f} held-out accuracy for {real:.3f} on the real steps "
-        f"({reported - real:+.3f}: {padded}); a mask reports the real steps' "
-        f"{mask['reported_accuracy']:.3f}, and so do 0 sample weights with weighted_metrics "
-        f"({weighted['weighted_accuracy']:.3f}) but not with metrics "
-        f"({weighted['reported_accuracy']:.3f}). class_weight with 3D targets: "
-        f"{cw['one_hot_targets'].split(':')[0]}; per-step weights took the rare tokens' lowest "
-        f"recall from {before:.2f} to {after:.2f}."
-    )
+def main(argv: list[str] | None = None) -> int:
+    """Run with these command-line arguments (none: the defaults); the exit status."""
+    with start(None, argv, add_arguments, check_arguments, PROG, QUESTION, SHARED) as args:
+        ## Data: the rule, and the first training sequence
+        first = data(args, args.seed)
+        print_example(args, first.X[0], first.y[0])
 
+        ## Model: one with a mask, one without; every run starts from the seed's initial weights
+        models = {mask: build_model(args, mask) for mask in (False, True)}
+        if args.verbose:
+            models[True].summary()
+
+        ## Train and evaluate, seed by seed: the three lessons in turn
+        seconds, per_seed = {}, []
+        with tensorflow_quiet(args.verbose):
+            for seed in range(args.seed, args.seed + args.seeds):
+                s, initial = data(args, seed), initial_weights(args, seed)
+                runs = padding_runs(args, models, s, initial, seconds)
+                heads = heads_and_targets(args, models[True], s)
+                weights = class_weights(args, models[True], s, initial, seconds)
+                per_seed.append({"seed": seed, "runs": runs, **heads, "class_weight": weights})
+
+        results = summarized(per_seed, first.X[0], first.y[0])
+        answer = report(args, results)
+        return conclude(args, answer, results, failed(results), partial(draw, results), seconds)
+
+
+## Report: the tables, the answer, the --check verdict and the picture
 
 COLUMNS = ["run", "sequences", "loss", "accuracy", "weighted_accuracy", "real steps (sklearn)"]
 FIGURES = ("loss", "reported_accuracy", "weighted_accuracy", "real_step_accuracy")
 
 
-def shown(values: dict, lo_hi: dict | None) -> list[str]:
-    """The table's figures, with their range over the seeds if there is one."""
-    ranges = [f" ({lo_hi[k][0]:.3f}-{lo_hi[k][1]:.3f})" if lo_hi else "" for k in FIGURES]
-    return [f"{values[k]:.3f}{extra}" for k, extra in zip(FIGURES, ranges, strict=True)]
+def report(args, r: dict) -> str:
+    """Print the figures' tables (medians and ranges with --seeds); return the answer they give."""
+    spread, seeds = r.get("range"), range(args.seed, args.seed + args.seeds)
+    which = f"seeds {seeds[0]}-{seeds[-1]}: median (range)" if spread else f"seed {args.seed}"
+    print(f"\n{args.epochs} epochs, {args.units} units, batches of {BATCH}, {which}")
 
+    def shown(values: dict, lo_hi: dict | None) -> list[str]:
+        ranges = [f" ({lo_hi[k][0]:.3f}-{lo_hi[k][1]:.3f})" if lo_hi else "" for k in FIGURES]
+        return [f"{values[k]:.3f}{extra}" for k, extra in zip(FIGURES, ranges, strict=True)]
 
-def print_results(r: dict, spread: dict | None) -> None:
     rows = []
     for i, run in enumerate(r["runs"]):
         ranges = spread["runs"][i] if spread else {"train": None}
@@ -268,9 +346,11 @@ def print_results(r: dict, spread: dict | None) -> None:
     print("\nThe three runs: Keras' evaluate (accuracy from metrics=, weighted_accuracy from")
     print("weighted_metrics=) and scikit-learn's accuracy_score on the real steps alone")
     common.print_table(COLUMNS, rows)
-    train, held = r["runs"][0]["train"]["padded_share"], r["runs"][0]["padded_share"]
-    print(f"  Padded: {train:.0%} of the training steps, {held:.0%} of the held-out. ", end="")
+    plain, mask, weighted = r["runs"]
+    print(f"  Padded: {plain['train']['padded_share']:.0%} of the training steps, ", end="")
+    print(f"{plain['padded_share']:.0%} of the held-out. ", end="")
     print("; ".join(f"{name}: {how}" for name, how in RUNS.items()))
+
     cw, recall = r["class_weight"], r["class_weight"]["recall"]
     print(
         "\nTimeDistributed(Dense) and a plain Dense on the 3D output, the same weights: largest "
@@ -289,15 +369,103 @@ def print_results(r: dict, spread: dict | None) -> None:
         ],
     )
 
+    reported, real = plain["reported_accuracy"], plain["real_step_accuracy"]
+    rare = range(2, len(cw["class_share"]))  # the tokens other than the common one
+    before, after = (min(recall[k][c] for c in rare) for k in recall)
+    padded = (
+        f"the {plain['padded_share']:.0%} padded steps, {plain['padded_step_accuracy']:.0%} right"
+        if plain["padded_share"] > 0
+        else "no step is padded at these lengths"
+    )
+    return (
+        "Answer: yes, a softmax at every step labels every step (TimeDistributed or a plain "
+        "Dense: the same outputs). Padded steps count unless masked: without a mask Keras "
+        f"reported {reported:.3f} held-out accuracy for {real:.3f} on the real steps "
+        f"({reported - real:+.3f}: {padded}); a mask reports the real steps' "
+        f"{mask['reported_accuracy']:.3f}, and so do 0 sample weights with weighted_metrics "
+        f"({weighted['weighted_accuracy']:.3f}) but not with metrics "
+        f"({weighted['reported_accuracy']:.3f}). class_weight with 3D targets: "
+        f"{cw['one_hot_targets'].split(':')[0]}; per-step weights took the rare tokens' lowest "
+        f"recall from {before:.2f} to {after:.2f}."
+    )
 
-HELP = {  # shared flags that mean something else here
-    "fit": "naive, the default and only choice: model.fit, which takes sample weights",
-    "verbose": "0 quiet; 1 the model summary, and a line per run on stderr (default); 2 also "
-    "Keras' line per epoch",
-    "seeds": "repeat with seeds seed..seed+N-1 and give each figure's median and range "
-    "(default: 1)",
-    "check": f"exit with status 1 unless the masked run's held-out real-step accuracy reaches "
-    f"{MUST_REACH} and the sample_weight run's is within {MUST_AGREE} of it",
+
+def failed(r: dict) -> str | None:
+    """Why the figures would not support the answer (--check), or None when they do."""
+    real = {run["name"]: run["real_step_accuracy"] for run in r["runs"]}
+    if not real["mask"] >= MUST_REACH:
+        return f"the masked run's held-out real-step accuracy {real['mask']:.3f} < {MUST_REACH}"
+    if not abs(real["mask"] - real["sample_weight"]) <= MUST_AGREE:
+        return f"mask and sample_weight differ by over {MUST_AGREE} on the real steps"
+    return None
+
+
+BARS = {  # the left panel's bars for each run: label, figure
+    "Keras: accuracy (metrics=)": "reported_accuracy",
+    "Keras: weighted_accuracy (weighted_metrics=)": "weighted_accuracy",
+    "scikit-learn: the real steps": "real_step_accuracy",
+    "scikit-learn: the padded steps": "padded_step_accuracy",
+}
+TREATED = {"no_mask": "counted", "mask": "masked", "sample_weight": "weighted 0"}
+
+
+def draw(results: dict, path: str) -> None:
+    """--plot: held-out accuracy as Keras reports it and as the real and the padded steps earn it,
+    for each run; and each class's recall on the imbalanced variant, unweighted and weighted."""
+    fig, (left, right) = plots.figure(1, 2, height=5)
+    left.get_gridspec().set_width_ratios([3, 2])  # four bars a run, two a class
+    runs = results["runs"]
+    width = 0.8 / len(BARS)
+    for i, (label, key) in enumerate(BARS.items()):
+        x = np.arange(len(runs)) + (i - (len(BARS) - 1) / 2) * width
+        bars = left.bar(x, [run[key] for run in runs], width, label=label)
+        left.bar_label(bars, fmt="%.2f", fontsize="small")
+    names = [f"{run['name']}\n(padding {TREATED[run['name']]})" for run in runs]
+    left.set_xticks(range(len(runs)), names)
+    left.set(title="Held-out accuracy: reported and earned", xlabel="run", ylabel="accuracy")
+
+    cw = results["class_weight"]
+    classes = np.arange(len(cw["class_share"]))
+    labels = {"unweighted": "unweighted", "per_step_weights": "per-step weights (balanced)"}
+    for i, (key, recall) in enumerate(cw["recall"].items()):
+        bars = right.bar(classes + (i - 0.5) * 0.4, recall, 0.4, label=labels[key])
+        right.bar_label(bars, fmt="%.2f", fontsize="small")
+    shares = [f"{c}\n{share:.0%}" for c, share in zip(classes, cw["class_share"], strict=True)]
+    right.set_xticks(classes, shares)
+    right.set(
+        title=f"Token 1 {cw['common_token_share']:.0%} of the time: recall per class",
+        xlabel="class, and its share of the labels",
+        ylabel="recall on held-out real steps",
+    )
+    for ax in (left, right):  # the legend above the bars, which reach 1
+        ax.set_ylim(0, 1.3)
+        ax.set_yticks(np.linspace(0, 1, 6))
+        ax.legend(loc="upper center", ncol=2, fontsize="small")
+    seeds = f"medians of {len(results['per_seed'])} seeds" if "per_seed" in results else "one seed"
+    fig.suptitle(f"{PROG}: do the padded steps count? ({seeds})")
+    plots.save(path, fig)
+
+
+## Flags: this script's own, and the shared ones that mean something else here
+
+SHARED = {  # build_parser's overrides: dest -> what the shared flag says here
+    "fit": {"help": "naive, the default and only choice: model.fit, which takes sample weights"},
+    "verbose": {
+        "help": "0 quiet; 1 the model summary, and a line per run on stderr (default); 2 also "
+        "a loss line per epoch"
+    },
+    "seeds": {
+        "help": "repeat with seeds seed..seed+N-1 and give each figure's median and range "
+        "(default: 1)"
+    },
+    "check": {
+        "help": f"exit with status 1 unless the masked run's held-out real-step accuracy reaches "
+        f"{MUST_REACH} and the sample_weight run's is within {MUST_AGREE} of it"
+    },
+    "plot": {
+        "help": "also draw the runs' held-out accuracy (Keras' against the real and the padded "
+        "steps') and the recall per class to a PNG"
+    },
 }
 FLAGS = {  # this script's own: lowest, highest, default, meaning
     "--vocab": (2, 1000, 4, "tokens 1..N; 0 pads, so there are N + 1 classes"),
@@ -306,16 +474,11 @@ FLAGS = {  # this script's own: lowest, highest, default, meaning
     "--samples": (1, 10**7, 256, "training sequences, and as many held-out"),
     "--units": (1, 10**5, UNITS, "LSTM units"),
 }
-CONFIG = "vocab min_length max_length samples units epochs lr seed seeds".split()
 
 
 def add_arguments(parser) -> None:
-    for flag, (low, high, default, meaning) in FLAGS.items():
-        whole, text = cli.whole(low, high), f"{meaning} (default: %(default)s)"
-        parser.add_argument(flag, type=whole, default=default, metavar="N", help=text)
+    cli.add_flags(parser, FLAGS)
     parser.set_defaults(epochs=EPOCHS, lr=LR, fit="naive")
-    for action in parser._actions:  # as cli.seeds_by_backend rewords a shared flag
-        action.help = HELP.get(action.dest, action.help)
 
 
 def check_arguments(args) -> None:
@@ -325,65 +488,17 @@ def check_arguments(args) -> None:
         raise cli.UsageError(
             f"argument --min-length: {args.min_length} is over --max-length {args.max_length}"
         )
+    cli.check_timedistributed(args.max_length, "--max-length")
     classes, units = args.vocab + 1, args.units
     per_step = 8 * units + EMBEDDING + 3 * classes  # gates and states, embedding, scores, one-hot
     weights = classes * EMBEDDING + 4 * units * (EMBEDDING + units + 1) + (units + 1) * classes
     need = 4 * (2 * args.samples * args.max_length * per_step + 4 * weights)  # float32
-    if need > cli.MEMORY_CAP_BYTES:
-        raise cli.UsageError(
-            f"argument --samples/--max-length/--vocab/--units: these sizes need about "
-            f"{need / 2**30:,.1f} GiB, over the {cli.MEMORY_CAP_BYTES / 2**30:.0f} GiB cap"
-        )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run with these command-line arguments (none: the defaults); the exit status."""
-    args = start(None, argv, add_arguments, check_arguments, PROG, __doc__.splitlines()[0])
-
-    ## Data: the rule, and the first training sequence
-    _, (X, y), _ = data(args, args.seed)
-    print(
-        f"Rule: each step's label is the token one step earlier (tokens 1-{args.vocab}; 0 at the "
-        f"first step and on the padding). {args.samples} training and {args.samples} held-out "
-        f"sequences of {args.min_length}-{args.max_length} tokens, padded with 0 at the end:"
+    cli.check_memory(
+        "--samples/--max-length/--vocab/--units",
+        need,
+        f"{args.samples:,} sequences of {args.max_length} steps need",
+        "pass fewer --samples, or a smaller --max-length, --vocab or --units",
     )
-    steps = [str(t) for t in range(args.max_length)]
-    common.print_table(["step", *steps], [["input", *X[0]], ["label", *y[0]]])
-
-    ## Model: one with a mask, one without; every run starts from the seed's initial weights
-    models = {mask: build_model(args, mask) for mask in (False, True)}
-    if args.verbose:
-        models[True].summary()
-
-    ## Train and measure, seed by seed
-    seconds, seeds = {}, range(args.seed, args.seed + args.seeds)
-    # TensorFlow logs harmless ERROR records when a mask first meets oneDNN, and for batches of
-    # other sizes: filtered as at the start (--verbose 2 shows them)
-    quiet = contextlib.nullcontext() if args.verbose == 2 else startup_lines_dropped()
-    with quiet:
-        results = [one_seed(args, seed, models, seconds) for seed in seeds]
-    r = across(results, lambda v: float(np.median(v)))
-    spread = across(results, lambda v: [min(v), max(v)]) if args.seeds > 1 else None
-    which = f"seeds {seeds[0]}-{seeds[-1]}: median (range)" if spread else f"seed {args.seed}"
-    print(f"\n{args.epochs} epochs, {args.units} units, batches of {BATCH}, {which}")
-    print_results(r, spread)
-    print("\n" + answer(r))
-
-    failed = not_as_answered(r)
-    config = {k: getattr(args, k) for k in CONFIG}
-    r = {
-        "script": PROG,
-        "backend": args.backend,
-        "versions": files.versions(),
-        "config": config,
-        "example": {"input": X[0].tolist(), "labels": y[0].tolist()},
-        **r,
-    }
-    r.update(check_passed=failed is None, seconds=seconds)
-    if spread:
-        r.update(range=spread, per_seed=results)
-    print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()), file=sys.stderr)
-    return conclude(args, r, failed)
 
 
 if __name__ == "__main__":

@@ -16,20 +16,43 @@ difference between a sample alone and in a batch beyond float32 rounding, and a 
 with stateful=True until the state is reset.
 """
 
-import sys
-from pathlib import Path
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # common, repro, the scripts
+import common
+import many_to_one
+import one_to_one
+from repro import training
+from repro.backend import seed_everything
+from repro.run import Run, conclude, echo_record, run_program, start
 
-import numpy as np  # noqa: E402
-
-import common  # noqa: E402
-import one_to_one  # noqa: E402
-from repro.run import Run, finish, run_program, start  # noqa: E402
-
+QUESTION = __doc__.splitlines()[0]
 SECTION = "one_to_one"
 PROG = "questions/state.py"
 PARTS = ("kernel", "recurrent_kernel", "bias")  # an LSTM's weights, in Keras' order
+ROUNDING = 4 * 2.0**-23  # float32 rounding of outputs near 1, summed in another order
+
+
+## Model: the article's one-to-one model, and a stateful copy of it
+
+
+def stateful_copy(model, units: int):
+    """The trained model rebuilt with stateful=True and a batch of one: the LSTM's state after
+    one call is where the next call starts, until reset_states()."""
+    import keras
+    from keras import layers
+
+    copy = keras.Sequential(
+        [
+            keras.Input(batch_shape=(1, 1, 1)),
+            layers.LSTM(units, stateful=True),
+            layers.Dense(1),
+        ]
+    )
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+## Evaluate: the weights that never moved, and what each sample's prediction depends on
 
 
 def untouched(before: list, after: list, units: int) -> list[dict]:
@@ -50,23 +73,6 @@ def untouched(before: list, after: list, units: int) -> list[dict]:
                 }
             )
     return rows
-
-
-def stateful_copy(model, units: int):
-    """The trained model rebuilt with stateful=True and a batch of one: the LSTM's state after
-    one call is where the next call starts, until reset_states()."""
-    import keras
-    from keras import layers
-
-    copy = keras.Sequential(
-        [
-            keras.Input(batch_shape=(1, 1, 1)),
-            layers.LSTM(units, stateful=True),
-            layers.Dense(1),
-        ]
-    )
-    copy.set_weights(model.get_weights())
-    return copy
 
 
 def one_at_a_time(model, X, order, reset: bool) -> np.ndarray:
@@ -110,21 +116,55 @@ def measure(model, X, before: list) -> dict:
     }
 
 
-ROUNDING = 4 * 2.0**-23  # float32 rounding of outputs near 1, summed in another order
+def many_to_one_moved(args) -> dict:
+    """The article's many-to-one model, trained as many_to_one.py trains it from the same seed:
+    which of its LSTM weights moved. Five steps a sample: after the first step the state is no
+    longer zero, so the recurrent kernel and the forget gate get gradients too."""
+    section = common.ARTICLE["many_to_one"]
+    X, y = common.make_data("many_to_one", args.length, args.sequence)
+    seed_everything(args.seed)
+    model = many_to_one.build_model(args)
+    before = [w.copy() for w in model.layers[0].get_weights()]
+    training.train(model, X, y, section.epochs, section.batch_size, args.fit)
+    parts = untouched(before, model.layers[0].get_weights(), args.units)
+    recurrent = [r for r in parts if r["part"] == "recurrent_kernel"]
+    return {
+        "steps": args.length,
+        "epochs": section.epochs,
+        "parts": parts,
+        "untouched_weights": sum(r["unchanged"] for r in parts),
+        "recurrent_kernel_max_change": max(r["max_change"] for r in recurrent),
+    }
 
 
-def not_as_answered(m: dict) -> str | None:
-    """Why the figures would not support the printed answer (--check), or None when they do."""
-    if m["recurrent_kernel_max_change"] != 0.0:
-        return f"the recurrent kernel moved by {m['recurrent_kernel_max_change']:.1e}"
-    if not m["batch_vs_alone_max_difference"] <= ROUNDING:
-        return f"a sample alone and in the batch differ by {m['batch_vs_alone_max_difference']:.1e}"
-    if not m["stateful_order_max_difference"] > 100 * ROUNDING:
-        return "the stateful copy gave the same outputs in either order"
-    return None
+def main(argv: list[str] | None = None) -> int:
+    """Run with these command-line arguments (none: the article's settings); the exit status."""
+    with start(SECTION, argv, prog=PROG, description=QUESTION) as args:
+        ## Data: the article's one-to-one framing, five samples of one step each
+        seq = common.echo_sequence(args.length) if args.sequence is None else args.sequence
+        X, y = seq.reshape(len(seq), 1, 1), seq.reshape(len(seq), 1)
+
+        ## Train: the article's model, as one_to_one.py trains it
+        run = Run(args, X, y)
+        model = one_to_one.build_model(args)
+        before = [w.copy() for w in model.layers[0].get_weights()]
+        run.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
+        result = model.predict(X, batch_size=args.batch_size, verbose=0)
+        common.print_predictions(run.predicted(result), run.digits)
+
+        ## Evaluate
+        figures = measure(model, X, before)
+        figures["many_to_one"] = many_to_one_moved(args)
+        record = echo_record(run, one_to_one.build_model)
+        answer = report(figures)
+        return conclude(args, answer, {**record, **figures}, failed(figures), run.draw, run.seconds)
 
 
-def print_results(m: dict) -> None:
+## Report
+
+
+def report(m: dict) -> str:
+    """Print the figures' tables; return the answer they give."""
     print("\nLSTM weights that training never moved (one step per sample, zero initial state):")
     common.print_table(
         ["part", "gate", "unchanged", "largest change"],
@@ -145,37 +185,51 @@ def print_results(m: dict) -> None:
         ("the same, reset_states() before each sample", "stateful_reset_order_max_difference"),
     ]
     common.print_table(["comparison", "difference"], [[t, f"{m[k]:.1e}"] for t, k in rows])
+    many = m["many_to_one"]
     print(
-        "\nAnswer: a stateless LSTM starts every sample from a zero state, so samples in a batch "
+        f"\nThe many-to-one LSTM (one sample of {many['steps']} steps, {many['epochs']} epochs, "
+        "the same seed): weights training never moved"
+    )
+    common.print_table(
+        ["part", "one-to-one unchanged", "many-to-one unchanged", "many-to-one largest change"],
+        [
+            [
+                part,
+                *(
+                    f"{sum(r['unchanged'] for r in rows if r['part'] == part)}/"
+                    f"{sum(r['weights'] for r in rows if r['part'] == part)}"
+                    for rows in (m["parts"], many["parts"])
+                ),
+                f"{max(r['max_change'] for r in many['parts'] if r['part'] == part):.3g}",
+            ]
+            for part in PARTS
+        ],
+    )
+    return (
+        "Answer: a stateless LSTM starts every sample from a zero state, so samples in a batch "
         "share nothing; with one step per sample the recurrent weights are never used and the "
         f"LSTM is a small feed-forward network ({m['untouched_weights']} of its "
         f"{m['lstm_weights']} weights never train). State carries from one call to the next only "
-        "with stateful=True, until reset_states()."
+        "with stateful=True, until reset_states(). The many-to-one LSTM is not crippled: over "
+        f"its {many['steps']} steps {m['lstm_weights'] - many['untouched_weights']} of its "
+        f"{m['lstm_weights']} weights train (the recurrent kernel's largest change "
+        f"{many['recurrent_kernel_max_change']:.2g})."
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run with these command-line arguments (none: the article's settings); the exit status."""
-    args = start(SECTION, argv, prog=PROG, description=__doc__.splitlines()[0])
-
-    ## Data: the article's one-to-one framing, five samples of one step each
-    seq = common.echo_sequence(args.length) if args.sequence is None else args.sequence
-    X = seq.reshape(len(seq), 1, 1)
-    y = seq.reshape(len(seq), 1)
-
-    ## Model: the article's, trained as one_to_one.py trains it
-    run = Run(args, X, y)
-    model = one_to_one.build_model(args)
-    before = [w.copy() for w in model.layers[0].get_weights()]
-    run.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
-    result = model.predict(X, batch_size=args.batch_size, verbose=0)
-    common.print_predictions(run.predicted(result), run.digits)
-
-    ## Results
-    figures = measure(model, X, before)
-    run.extra.update(figures)
-    print_results(figures)
-    return finish(run, one_to_one.build_model, report=False, failed=not_as_answered(figures))
+def failed(m: dict) -> str | None:
+    """Why the figures would not support the answer (--check), or None when they do."""
+    if m["recurrent_kernel_max_change"] != 0.0:
+        return f"the recurrent kernel moved by {m['recurrent_kernel_max_change']:.1e}"
+    if not m["batch_vs_alone_max_difference"] <= ROUNDING:
+        return f"a sample alone and in the batch differ by {m['batch_vs_alone_max_difference']:.1e}"
+    if not m["stateful_order_max_difference"] > 100 * ROUNDING:
+        return "the stateful copy gave the same outputs in either order"
+    if m["many_to_one"]["untouched_weights"]:
+        return (
+            f"the many-to-one LSTM left {m['many_to_one']['untouched_weights']} weights unchanged"
+        )
+    return None
 
 
 if __name__ == "__main__":

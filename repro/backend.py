@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import types
 
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # backend -> package
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder of repro/
+FLOATX = "float32"  # the precision of every run, whatever keras.json asks: the article's
 
 # A record of TensorFlow's C++ logging and its level letter (Info, Warning, Error, Fatal): TF 2.17
 # and later write "I0000 00:00:1795896426.660209    5141 port.cc:153] ...", TF 2.16
@@ -122,13 +123,12 @@ def startup_lines_dropped():
     if sys.stderr is not None:
         sys.stderr.flush()
     read_end, write_end = os.pipe()
-    code = (
-        f"import sys; sys.path.insert(0, {_ROOT!r}); from repro.backend import "
-        f"forward_startup_lines; forward_startup_lines({nvidia_device()})"
-    )
+    # this very file as a script: it imports only the standard library, so the filter needs
+    # neither the project on its path nor site-packages
+    gpu = "gpu" if nvidia_device() else "cpu"
     try:  # its own session: a Ctrl-C at the terminal ends this process, and the pipe, not it
         reader = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", code],
+            [sys.executable, "-I", "-S", os.path.abspath(__file__), gpu],
             stdin=read_end,
             stdout=2,
             start_new_session=True,
@@ -156,6 +156,10 @@ def startup_lines_dropped():
 def import_keras(args: argparse.Namespace):
     """Select the backend, import keras quietly, and seed everything for args.seed.
 
+    Every run computes in float32 (args.floatx), whatever keras.json asks for: what it asked,
+    if anything else, is args.floatx_config and a note on stderr. A keras.json that Keras
+    refuses at import is one line and exit status 2.
+
     TF_CPP_MIN_LOG_LEVEL is not set: TensorFlow reads it once, at import, so a level set for
     the start would hide every later C++ error of the run. It ends as it was before the start
     (JAX, which Keras imports when it is installed, sets it to 1 if unset), so that a process
@@ -165,6 +169,7 @@ def import_keras(args: argparse.Namespace):
         quiet = contextlib.nullcontext()
     else:
         quiet = startup_lines_dropped()
+    config = keras_json()
     with quiet, _variable_kept("TF_CPP_MIN_LOG_LEVEL"):
         try:
             import keras
@@ -173,6 +178,19 @@ def import_keras(args: argparse.Namespace):
                 f"error: cannot import keras with the {args.backend} backend: {e}", file=sys.stderr
             )
             raise SystemExit(2) from None
+        except Exception as e:  # Keras validates keras.json as it is imported
+            if not _raised_in_keras_config(e):
+                raise
+            reason = " ".join(str(e).split())
+            print(
+                f"error: cannot import keras: {_shown(config)} is invalid: {reason}; fix the file "
+                "or remove it",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
+        # keras.json's floatx would build every model in another precision: float16 echoes
+        # nothing the article printed. The suite computes as the article did.
+        keras.config.set_floatx(FLOATX)
         if args.backend == "tensorflow":
             import tensorflow as tf
 
@@ -180,7 +198,53 @@ def import_keras(args: argparse.Namespace):
             logging.getLogger("tensorflow").addFilter(_expected_retracing)
         seed_everything(args.seed)
         keras.ops.convert_to_numpy(keras.ops.ones(1))  # the first op: TF's device lines come here
+    args.floatx, args.floatx_config = FLOATX, _floatx_asked(config)
+    if args.floatx_config:
+        print(
+            f"note: {_shown(config)} asks for floatx {args.floatx_config}; this run uses "
+            f"{FLOATX}, as the article did",
+            file=sys.stderr,
+        )
     return keras
+
+
+def keras_json() -> str:
+    """The keras.json Keras reads when it is imported: in $KERAS_HOME, else in ~/.keras (in
+    /tmp/.keras where the home folder is not writable), as keras/src/backend/config.py finds it."""
+    if "KERAS_HOME" in os.environ:
+        folder = os.environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    return os.path.expanduser(os.path.join(folder, "keras.json"))
+
+
+def _shown(path: str) -> str:
+    """`path` as a reader would type it: ~/.keras/keras.json."""
+    home = os.path.expanduser("~")
+    return "~" + path[len(home) :] if path.startswith(home.rstrip(os.sep) + os.sep) else path
+
+
+def _floatx_asked(path: str) -> str | None:
+    """The floatx the keras.json at `path` asks for, when it is not FLOATX; None otherwise (no
+    file, or one Keras ignores: it reads unparsable JSON as {})."""
+    try:
+        with open(path) as f:
+            asked = json.load(f).get("floatx")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return asked if asked not in (None, FLOATX) else None
+
+
+def _raised_in_keras_config(error: BaseException) -> bool:
+    """Whether `error` came from the module of Keras that reads keras.json."""
+    tb = error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(os.path.join("backend", "config.py")) and "keras" in name:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 @contextlib.contextmanager
@@ -226,3 +290,7 @@ def seed_everything(seed: int) -> None:
         keras.utils.set_random_seed(seed)
     finally:
         rng_utils.tf = asked
+
+
+if __name__ == "__main__":  # the filter's process, started by startup_lines_dropped
+    forward_startup_lines(gpu=sys.argv[1:] == ["gpu"])

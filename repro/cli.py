@@ -96,9 +96,15 @@ def choose_backend(asked: str | None) -> str:
     return running
 
 
-def build_parser(script: str | None, prog: str | None = None, description: str | None = None):
+def build_parser(
+    script: str | None,
+    prog: str | None = None,
+    description: str | None = None,
+    shared: dict | None = None,
+):
     """The shared CLI; defaults are the article's settings for `script` (a section's name). A
-    script in questions/ gives its own prog (its path) and description. With script None (a
+    script in questions/ gives its own prog (its path) and description, and in `shared` what a
+    shared flag means there ({dest: {"help": ..., "default": ...}}). With script None (a
     question with data of its own) only the run's flags are shared: no --length, --units,
     --batch-size, --values or --scale, and the script sets the defaults of --epochs and --lr."""
     section = common.ARTICLE.get(script)
@@ -109,7 +115,12 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
         "print the model summary, the predictions and how they compare with the article.",
     )
     article = "the article's " if section else ""
-    add = p.add_argument
+    question = prog is not None
+
+    def add(flag, **kw):
+        kw.update((shared or {}).get(flag.lstrip("-").replace("-", "_"), {}))
+        p.add_argument(flag, **kw)
+
     if section:
         add(
             "--length",
@@ -202,8 +213,13 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
         help="also write the results as JSON to PATH; '-' writes the JSON alone on stdout and "
         "everything else to stderr",
     )
-    if section:  # a question with its own data draws no plot
-        add("--plot", metavar="PATH", help="also draw the loss curve and predictions to a PNG")
+    add(
+        "--plot",
+        metavar="PATH",
+        help="also draw what the run found to a PNG"
+        if question and not section
+        else "also draw the loss curve and predictions to a PNG",
+    )
     add(
         "--seeds",
         type=whole(1, MAX_SEEDS),
@@ -214,11 +230,42 @@ def build_parser(script: str | None, prog: str | None = None, description: str |
     add(
         "--check",
         action="store_true",
-        help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH"
-        if section
-        else "exit with status 1 if the answer does not hold (the script's description says when)",
+        help="exit with status 1 if the answer does not hold (the script's description says when)"
+        if question
+        else "exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
     )
     return p
+
+
+def add_flags(parser, table: dict) -> None:
+    """A script's own whole-number flags from a table: flag -> (lowest, highest, default, help)."""
+    for flag, (low, high, default, meaning) in table.items():
+        parser.add_argument(
+            flag,
+            type=whole(low, high),
+            default=default,
+            metavar="N",
+            help=f"{meaning} (default: %(default)s; {low} to {high:,})",
+        )
+
+
+def check_memory(flags: str, need: int, what: str, fix: str) -> None:
+    """Refuse a run whose estimated training memory, `need` bytes, passes the cap: one message for
+    every script, naming the flags that set the size, what takes the memory and what to pass."""
+    if need > MEMORY_CAP_BYTES:
+        raise UsageError(
+            f"argument {flags}: {what} about {need / 2**30:,.1f} GiB, over the "
+            f"{MEMORY_CAP_BYTES / 2**30:.0f} GiB cap; {fix}"
+        )
+
+
+# Flags that say where results go or how much to print: not part of what a run computed
+NOT_CONFIG = {"help", "json", "plot", "check", "verbose"}
+
+
+def config(args: argparse.Namespace) -> dict:
+    """The settings a run computed with: every flag's value but the outputs' and --verbose."""
+    return {k: getattr(args, k) for k in args.flags if k not in NOT_CONFIG}
 
 
 BYTES_PER_LOSS = 64  # one epoch's loss kept: a Python float in a list, then its JSON text
@@ -229,22 +276,26 @@ def check_seed_range(args: argparse.Namespace) -> None:
     for the JSON file and the plot) fit the memory cap."""
     if args.seed + args.seeds - 1 > MAX_SEED:
         raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
-    need = args.seeds * args.epochs * BYTES_PER_LOSS
-    if need > MEMORY_CAP_BYTES:
-        raise UsageError(
-            f"argument --seeds/--epochs: {args.seeds} seeds of {args.epochs} epochs keep "
-            f"{args.seeds * args.epochs:,} losses, about {need / 2**30:,.1f} GiB, over the "
-            f"{MEMORY_CAP_BYTES / 2**30:.0f} GiB cap; pass fewer --seeds or --epochs"
-        )
+    check_memory(
+        "--seeds/--epochs",
+        args.seeds * args.epochs * BYTES_PER_LOSS,
+        f"{args.seeds} seeds of {args.epochs} epochs keep {args.seeds * args.epochs:,} losses,",
+        "pass fewer --seeds or --epochs",
+    )
 
 
-def seeds_by_backend(parser, text: str) -> None:
-    """For a question's script whose --seeds default depends on the backend or on other flags:
-    the flag defaults to None, its help says `text`, and the script's check sets args.seeds
-    (then calls check_seed_range)."""
-    for action in parser._actions:
-        if action.dest == "seeds":
-            action.default, action.help = None, text
+def seeds_by_backend(seeds: dict, help: str) -> dict:
+    """For a question whose --seeds default depends on the backend (`seeds`: backend -> N): the
+    `shared` entry for build_parser, its help `help` with {} for the defaults. The flag defaults
+    to None and the script's check calls default_seeds."""
+    per_backend = ", ".join(f"{n} on {b}" for b, n in seeds.items())
+    return {"seeds": {"default": None, "help": help.format(per_backend)}}
+
+
+def default_seeds(args: argparse.Namespace, seeds: dict) -> None:
+    """args.seeds from the backend when the flag was not given, then the seeds' range checked."""
+    args.seeds = args.seeds or seeds[args.backend]
+    check_seed_range(args)
 
 
 def n_samples(script: str, length: int) -> int:
@@ -268,16 +319,18 @@ def _check_writable(flag: str, path: str, suffix: str = "") -> None:
         raise UsageError(f"argument {flag}: {problem}")
 
 
-def _check_backend(backend: str) -> None:
+def _check_backend(backend: str, asked: str | None) -> None:
     package = BACKENDS[backend]
     try:
         found = importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
         found = False
-    if not found:
+    if not found:  # blame what chose it: the flag, or the environment variable
+        where = "argument --backend" if asked else f"KERAS_BACKEND={backend}"
         raise UsageError(
-            f"argument --backend: {backend} is not installed; install it with "
+            f"{where}: {backend} is not installed; install it with "
             f"'pip install {'torch==2.13.0' if backend == 'torch' else package}'"
+            + ("" if asked else ", or unset KERAS_BACKEND")
         )
 
 
@@ -323,14 +376,12 @@ def validate(script: str | None, args: argparse.Namespace) -> argparse.Namespace
             f"argument --batch-size: must be from 1 to {samples} (the number of samples "
             f"at --length {args.length}), got {args.batch_size}"
         )
-    need = estimate_memory(script, args.length, args.units)
-    if need > MEMORY_CAP_BYTES:
-        raise UsageError(
-            f"argument --length/--units: length {args.length} with {args.units} units needs "
-            f"about {need / 2**30:,.1f} GiB to train, over the {MEMORY_CAP_BYTES / 2**30:.0f} GiB "
-            "cap; pass a smaller --units (e.g. --units 5; units default to the length) "
-            "or --length"
-        )
+    check_memory(
+        "--length/--units",
+        estimate_memory(script, args.length, args.units),
+        f"length {args.length} with {args.units} units needs",
+        "pass a smaller --units (e.g. --units 5; units default to the length) or --length",
+    )
     args.custom = args.values is not None or (args.length, args.units) != (
         common.ARTICLE_LENGTH,
         common.ARTICLE_LENGTH,
@@ -340,16 +391,20 @@ def validate(script: str | None, args: argparse.Namespace) -> argparse.Namespace
 
 def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Namespace:
     """The flags of any run: backend, seeds and output paths."""
-    args.backend = choose_backend(args.backend)
+    asked = args.backend
+    args.backend = choose_backend(asked)
     if args.seed is None:
         args.seed = DEFAULT_SEEDS[args.backend][script] if script else 1
-    if args.seeds is not None:  # None: the script's check decides (seeds_by_backend)
+    if args.seeds is not None:  # None: the script's check decides (default_seeds)
         check_seed_range(args)
-    _check_backend(args.backend)
+    _check_backend(args.backend, asked)
+    plot = getattr(args, "plot", None)
     if args.json is not None:
         _check_writable("--json", args.json)
-    if getattr(args, "plot", None):
-        _check_writable("--plot", args.plot, ".png")
+    if plot is not None:
+        _check_writable("--plot", plot, ".png")
+    if args.json not in (None, "-") and plot is not None and files.same_file(args.json, plot):
+        raise UsageError(f"argument --plot: {plot!r} is the --json file too; give each its own")
     args.script = script
     return args
 
@@ -359,23 +414,36 @@ def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Name
 MAX_TIMEDISTRIBUTED_STEPS = 1000
 
 
+def check_timedistributed(steps: int, flag: str = "--length", fix: str = "") -> None:
+    """Every script that trains a TimeDistributed layer over `steps` steps: refuse a length too
+    long to compile here (one message for all; `fix` says what else to pass)."""
+    if steps > MAX_TIMEDISTRIBUTED_STEPS:
+        raise UsageError(
+            f"argument {flag}: at {steps} steps a TimeDistributed layer compiles one call of the "
+            f"layer it wraps per step, which takes many minutes and GiBs; pass at most {flag} "
+            f"{MAX_TIMEDISTRIBUTED_STEPS}{fix}"
+        )
+
+
 def check_head_length(args: argparse.Namespace) -> None:
     """--head timedistributed: refuse a length too long to compile here, and hint from 200 steps
     that --head dense computes the same outputs with the same weights at a fraction of the cost."""
     if args.head == "dense" or args.length < 200:
         return
-    cost = f"at {args.length} steps the TimeDistributed head compiles one Dense call per step"
     same = f"the same {args.units + 1} weights on every step, the same outputs"
-    if args.length > MAX_TIMEDISTRIBUTED_STEPS:
-        raise UsageError(
-            f"argument --length: {cost}, which takes many minutes and GiBs; pass --head dense "
-            f"({same}) or at most --length {MAX_TIMEDISTRIBUTED_STEPS}"
-        )
+    check_timedistributed(args.length, fix=f", or --head dense ({same})")
+    cost = f"at {args.length} steps the TimeDistributed head compiles one Dense call per step"
     print(f"hint: {cost}; --head dense computes {same}", file=sys.stderr)
 
 
 def parse_args(
-    script: str, argv=None, add_arguments=None, check=None, prog=None, description=None
+    script: str,
+    argv=None,
+    add_arguments=None,
+    check=None,
+    prog=None,
+    description=None,
+    shared: dict | None = None,
 ) -> argparse.Namespace:
     """Parse and validate the CLI; bad input prints one line and exits with status 2.
 
@@ -383,12 +451,16 @@ def parse_args(
     not read the kernel's own command line. A script adds flags of its own with
     add_arguments(parser), and checks them (raising UsageError) with check(args), which sees the
     shared flags already validated."""
-    parser = build_parser(script, prog, description)
+    parser = build_parser(script, prog, description, shared)
     if add_arguments:
         add_arguments(parser)
     try:
-        args = validate(script, parser.parse_args([] if argv is None else argv))
+        args = parser.parse_args([] if argv is None else argv)
+        args.flags = list(vars(args))  # the flags, before validate adds what follows from them
+        args.argv = list(argv or [])  # for a script that parses them again for another section
+        args = validate(script, args)
         args.program = parser.prog  # the script as the JSON file and the plot name it
+        args.question = description if prog else None
         if check:
             check(args)
         return args

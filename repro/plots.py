@@ -1,5 +1,6 @@
 """The PNG of a run: loss per epoch (one curve per seed) and the echo against its targets; with
-many seeds, the distribution of each seed's largest error in place of the loss curves."""
+many seeds, the distribution of each seed's largest error in place of the loss curves. And the
+two calls every question's own picture is drawn between: figure() and save()."""
 
 from __future__ import annotations
 
@@ -23,12 +24,7 @@ def plot(
     """Loss per epoch (log scale; one curve per seed) and prediction vs target, as a PNG; the
     band around the targets is where a prediction reproduces its target. With more than
     MANY_CURVES seeds, the left panel is a histogram of `errors` (each seed's largest error)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig, (left, right) = figure(1, 2)
     if errors is not None and len(errors) > MANY_CURVES:
         _histogram(left, errors, tolerance)
     else:
@@ -50,11 +46,28 @@ def plot(
     right.legend(fontsize="small")
     fig.suptitle(title)
 
-    def save(f):
-        fig.savefig(f, format="png", dpi=80)
+    save(path, fig)
 
-    write_output(path, save)
-    plt.close(fig)
+
+def figure(rows: int = 1, columns: int = 1, height: float = 4.0):
+    """A new matplotlib figure and its axes, as wide as every picture of the suite (10 x
+    `height` inches at 80 dpi: 800 pixels, the README's width), drawn without a display."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(rows, columns, figsize=(10, height), constrained_layout=True)
+
+
+def save(path: str, fig) -> None:
+    """Write `fig` as a PNG to `path` (whole or not at all, see repro.files), then free it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        write_output(path, lambda f: fig.savefig(f, format="png", dpi=80), flag="--plot")
+    finally:
+        plt.close(fig)
 
 
 def _curves(ax, histories: dict) -> None:

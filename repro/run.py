@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import os
@@ -12,55 +13,36 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import common
-from repro import cli, compare, files, plots, study, training
+from repro import cli, compare, files, plots, training
 from repro.backend import import_keras
+from repro.study import run_study as seeds_study
 
 
+@contextlib.contextmanager
 def start(
-    script: str, argv=None, add_arguments=None, check=None, prog=None, description=None
-) -> argparse.Namespace:
-    """Parse and check the flags (bad input: one line, exit 2), then import Keras, seeded.
+    script: str | None,
+    argv=None,
+    add_arguments=None,
+    check=None,
+    prog=None,
+    description=None,
+    shared: dict | None = None,
+):
+    """`with start(SCRIPT, argv) as args:` the run. Parses and checks the flags (bad input: one
+    line, exit 2), then imports Keras, seeded.
 
-    With --json -, standard output is kept for the JSON alone: until finish() writes it, what
-    the script prints goes to standard error. A run that ends before that (an error, Ctrl-C, a
-    diverged training) gets its standard output back all the same: from run_program in a
-    terminal, when the cell ends in IPython or a Jupyter notebook."""
+    With --json -, standard output is kept for the JSON alone: inside the block what the script
+    prints goes to standard error, and the JSON to the real standard output (args.stdout). However
+    the block ends (returned, failed, interrupted), sys.stdout is then what it was before: in a
+    terminal, a notebook or a plain Python caller alike."""
     _closed_streams_to_devnull()
-    args = cli.parse_args(script, argv, add_arguments, check, prog, description)
-    if args.json == "-":
-        args.stdout, sys.stdout = sys.stdout, sys.stderr
-        _swapped[:] = [args.stdout, sys.stdout]
-        _after_the_cell(_stdout_back)
-    import_keras(args)
-    return args
-
-
-_swapped = []  # [standard output, its stand-in] from start's --json - until it is put back
-
-
-def _stdout_back(*_) -> None:
-    """Undo start's --json - swap if save() has not (a run that failed halfway), unless
-    something else has taken sys.stdout since."""
-    if _swapped:
-        stdout, stand_in = _swapped
-        _swapped.clear()
-        if sys.stdout is stand_in:
-            sys.stdout = stdout
-
-
-def _after_the_cell(action) -> None:
-    """In IPython (a Jupyter kernel too), call action() once when the running cell has ended,
-    however it ended; elsewhere do nothing."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return
-
-    def once(*_):
-        shell.events.unregister("post_run_cell", once)
-        action()
-
-    shell.events.register("post_run_cell", once)
+    args = cli.parse_args(script, argv, add_arguments, check, prog, description, shared)
+    args.stdout = sys.stdout
+    to_stderr = args.json == "-"
+    with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
+        keras = import_keras(args)
+        args.floatx = keras.config.floatx()  # the precision every model of the run computes in
+        yield args
 
 
 def _closed_streams_to_devnull() -> None:
@@ -98,8 +80,6 @@ def run_program(main) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing for Python to fail on at exit
         print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
         status = 1
-    finally:
-        _stdout_back()  # --json -, and the run ended before save() (%run in IPython, too)
     sys.exit(status)
 
 
@@ -116,6 +96,7 @@ class Run:
     scaled_predictions: object = None  # as the model gave them (the same without --values)
     seconds: dict = field(default_factory=dict)  # wall time per phase: fit, and study
     extra: dict = field(default_factory=dict)  # the script's own results, for the JSON file
+    study: dict | None = None  # with --seeds: the study of the further seeds (echo_record)
 
     @property
     def targets(self):
@@ -159,6 +140,25 @@ class Run:
         self.predictions = self.in_user_units(self.scaled_predictions)
         return self.predictions
 
+    def draw(self, path: str) -> None:
+        """The PNG of this run: the loss per epoch (one curve per seed of a study, or past 20
+        seeds a histogram of their errors) and the predictions against the targets."""
+        args, section = self.args, self.args.script
+        histories, errors = {args.seed: self.history}, None
+        if self.study:
+            histories = {r["seed"]: r["history"] for r in self.study["seeds"]}
+            errors = [r["max_abs_error"] for r in self.study["seeds"]]
+        plots.plot(
+            path,
+            f"{args.program}: {common.ARTICLE[section].title}",
+            histories,
+            self.predictions,
+            self.targets,
+            "sample" if section == "one_to_one" else "time step",
+            self.tolerance,
+            errors,
+        )
+
     def train(self, model) -> None:
         """fit and predict with the run's settings, as the scripts do (for the apparatus)."""
         args = self.args
@@ -166,24 +166,12 @@ class Run:
         self.predicted(model.predict(self.X, batch_size=args.batch_size, verbose=0))
 
 
-def finish(
-    run: Run, build_model, report: bool = True, failed: str | None = None, seeds: bool = True
-) -> int:
-    """Print the parameter check, the derivation and the side-by-side block; run the study
-    (which rebuilds the model with `build_model` for every further seed); save plot and JSON.
-
-    A question's script prints its own results and passes report=False, with `failed` saying why
-    its answer does not hold (None when it does), and seeds=False if it ran its own studies.
-    Returns the exit status: 1 under --check when something is a MISMATCH (for a question: when
-    `failed`), else 0."""
+def finish(run: Run, build_model) -> int:
+    """The end of an article script: the parameter check, the derivation and the side-by-side
+    block; the study (which rebuilds the model with `build_model` for every further seed); plot
+    and JSON. Returns the exit status: 1 under --check when something is a MISMATCH, else 0."""
     args, model, targets = run.args, run.model, run.targets
-    bad = int(np.sum(~np.isfinite(run.predictions)))
-    if bad:  # a model that gives NaN has diverged, whatever its last loss said
-        print(
-            f"error: training diverged: {bad} of {len(run.predictions)} predictions are not "
-            f"finite (final loss {run.history[-1]:.6g}); try a smaller --lr or scaled inputs",
-            file=sys.stderr,
-        )
+    if diverged(run):
         return 1
     rows = common.layer_rows(model)
     known = compare.known_differences(args)
@@ -192,25 +180,58 @@ def finish(
     )
     counts_ok = all(r["params"] == r["formula_params"] for r in rows)
     passed = counts_ok and all(c["verdict"] != "MISMATCH" for c in comparison)
-    if not report:
-        passed = failed is None
-    if report:
-        common.print_parameter_check(rows)
-        lstm = model.layers[0]
-        print()
-        print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
-        compare.print_side_by_side(args, comparison, run.tolerance)
-        print(
-            f"max |prediction - target| = "
-            f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
-            f"final loss {run.history[-1]:.6g}"
-        )
+    common.print_parameter_check(rows)
+    lstm = model.layers[0]
+    print()
+    print("\n".join(common.lstm_derivation(lstm.input.shape[-1], lstm.units)))
+    compare.print_side_by_side(args, comparison, run.tolerance)
+    print(
+        f"max |prediction - target| = "
+        f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
+        f"final loss {run.history[-1]:.6g}"
+    )
+    record = echo_record(run, build_model)
     results = {
         "script": args.program,
         "section": common.ARTICLE[args.script].title,
         "config": {k: getattr(args, k) for k in cli.CONFIG_KEYS},
         "backend": args.backend,
+        "floatx": args.floatx,
         "versions": files.versions(),
+        **record,
+        "comparison": comparison,
+        "check_passed": passed,
+        **run.extra,
+        "seconds": run.seconds,
+    }
+    print_seconds(run.seconds)
+    status = save(args, results, run.draw)
+    if args.check and not passed:
+        print("check failed: see MISMATCH (or DIFFERENT) above", file=sys.stderr)
+        return 1
+    return status
+
+
+def diverged(run: Run) -> bool:
+    """Say so (one line, stderr) if a prediction is not finite: the model has diverged, whatever
+    its last loss said."""
+    bad = int(np.sum(~np.isfinite(run.predictions)))
+    if bad:
+        print(
+            f"error: training diverged: {bad} of {len(run.predictions)} predictions are not "
+            f"finite (final loss {run.history[-1]:.6g}); try a smaller --lr or scaled inputs",
+            file=sys.stderr,
+        )
+    return bool(bad)
+
+
+def echo_record(run: Run, build_model, study: bool = True) -> dict:
+    """What a run of an echo model gives, for the JSON file: layers and counts, predictions and
+    targets, the loss of every epoch; with --seeds, the study of the further seeds (trained and
+    printed here, each built by `build_model`)."""
+    args, targets = run.args, run.targets
+    rows = common.layer_rows(run.model)
+    record = {
         "layers": rows,
         "total_params": sum(r["params"] for r in rows),
         "predictions": [float(p) for p in run.predictions],
@@ -219,57 +240,68 @@ def finish(
         "max_abs_error": compare.max_error(run.predictions, targets),
         "final_loss": run.history[-1],
         "loss_history": run.history,
-        "comparison": comparison,
-        "check_passed": passed,
-        **run.extra,
     }
     if args.scaling is not None:
-        results["values"] = {
+        record["values"] = {
             "values": args.scaling.values,
             **args.scaling.describe(),
             "predictions_scaled": [float(p) for p in run.scaled_predictions],
             "targets_scaled": [float(t) for t in args.sequence],
         }
-    histories, errors = {args.seed: run.history}, None
-    if args.seeds > 1 and seeds:
+    if args.seeds > 1 and study:
         with run.timed("study"):
-            results["study"] = study.run_study(run, build_model)
-        histories = {r["seed"]: r["history"] for r in results["study"]["seeds"]}
-        errors = [r["max_abs_error"] for r in results["study"]["seeds"]]
-    results["seconds"] = run.seconds
-    print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in run.seconds.items()), file=sys.stderr)
-    if args.plot:
-        plots.plot(
-            args.plot,
-            f"{args.program}: {common.ARTICLE[args.script].title}",
-            histories,
-            run.predictions,
-            targets,
-            "sample" if args.script == "one_to_one" else "time step",
-            run.tolerance,
-            errors,
-        )
-    save(args, results)
-    if args.check and not passed:
-        why = "see MISMATCH (or DIFFERENT) above" if report else failed
-        print(f"check failed: {why}", file=sys.stderr)
-        return 1
-    return 0
+            run.study = record["study"] = seeds_study(run, build_model)
+    return record
 
 
-def conclude(args, results: dict, failed: str | None) -> int:
-    """The end of a question's script with results of its own: save the JSON, then the exit
-    status, 1 under --check when `failed` says why its answer does not hold."""
-    save(args, results)
+def print_seconds(seconds: dict) -> None:
+    """The run's timings, on stderr: never on stdout, so two runs print the same bytes."""
+    if seconds:
+        print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()), file=sys.stderr)
+
+
+def conclude(
+    args, answer: str, results: dict, failed: str | None = None, draw=None, seconds=None
+) -> int:
+    """The end of every question script: print the `Answer:` line; write the plot (draw(path),
+    with --plot) and the JSON, whose top-level fields are the same in every question (script,
+    question, config, backend, floatx, versions, answer, check_passed, results, seconds); return
+    the exit status, 1 under --check when `failed` says why the answer does not hold."""
+    print("\n" + answer)
+    data = {
+        "script": args.program,
+        "question": args.question,
+        "config": cli.config(args),
+        "backend": args.backend,
+        "floatx": args.floatx,
+        "versions": files.versions(),
+        "answer": answer,
+        "check_passed": failed is None,
+        "results": results,
+        "seconds": seconds or {},
+    }
+    print_seconds(seconds or {})
+    status = save(args, data, draw)
     if args.check and failed:
         print(f"check failed: {failed}", file=sys.stderr)
         return 1
-    return 0
+    return status
 
 
-def save(args, results: dict) -> None:
-    """Write the --json file, if asked for; with --json -, standard output gets the JSON alone."""
-    if args.json == "-":
-        sys.stdout = args.stdout  # back from stderr, for the JSON alone
+def save(args, results: dict, draw=None) -> int:
+    """Write the --plot file (by draw(path)) and the --json file, if asked for; with --json -,
+    the JSON goes to the real standard output (args.stdout). Returns 0, or 1 when an output
+    could not be written: one line on stderr says which, and where the result was kept."""
+    status = 0
+    outputs = []
+    if getattr(args, "plot", None) and draw is not None:
+        outputs.append(lambda: draw(args.plot))
     if args.json:
-        files.write_json(args.json, results)
+        outputs.append(lambda: files.write_json(args.json, results, args.stdout))
+    for write in outputs:
+        try:
+            write()
+        except files.OutputFailed as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+    return status

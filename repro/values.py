@@ -7,6 +7,7 @@ A prediction reproduces its target when it is within 5% of the values' range.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ from dataclasses import dataclass
 SCALERS = ("minmax", "standard", "none")
 TOLERANCE_OF_RANGE = 0.05
 FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo("float32").max, without importing NumPy here
+# scikit-learn's MinMaxScaler (the default --scale) takes values whose range is under ten times
+# float64's epsilon for a constant and leaves them unscaled (_handle_zeros_in_scale), whatever
+# their size: 1e-16 ... 5e-16 would train as they are and echo nothing
+SKLEARN_CONSTANT_RANGE = 10 * 2.220446049250313e-16
+# The scalers compute in float64 (52 bits after the point): on values whose range is under
+# 2**-29 of their size, fewer than float32's 23 bits of the scaled values (what the model sees)
+# would be right. StandardScaler's own test of a constant, a spread under n * float64's epsilon
+# of the mean (_is_constant_feature), is finer than this at any --length.
+SMALLEST_RELATIVE_RANGE = 2.0**-29
+MAX_DECIMALS = 6
 
 
 def parse(text: str) -> tuple[list[float], int]:
@@ -39,8 +50,34 @@ def parse(text: str) -> tuple[list[float], int]:
         raise ValueError(
             "all values are equal: a constant has no range to scale or to judge an echo against"
         )
-    decimals = max(len(t.split(".")[1]) if "." in t and "e" not in t.lower() else 0 for t in tokens)
-    return numbers, max(1, min(decimals, 6))
+    _check_range(numbers)
+    decimals = max(_decimals(t) for t in tokens)
+    return numbers, max(1, min(decimals, MAX_DECIMALS))
+
+
+def _check_range(numbers: list[float]) -> None:
+    """ValueError if the values' range is too small for scikit-learn to scale, or too small
+    beside their size to keep float32's precision once scaled."""
+    spread = max(numbers) - min(numbers)
+    size = max(abs(n) for n in numbers)
+    if spread < SKLEARN_CONSTANT_RANGE:
+        raise ValueError(
+            f"the values' range, {spread:.3g}, is under {SKLEARN_CONSTANT_RANGE:.2g}, which "
+            "scikit-learn's MinMaxScaler takes for a constant and leaves unscaled; write them in "
+            f"larger units (e.g. multiplied by 1e{math.ceil(-math.log10(spread))})"
+        )
+    if spread < SMALLEST_RELATIVE_RANGE * size:
+        raise ValueError(
+            f"the values' range, {spread:.3g}, is under 2**-29 of their size, {size:.3g}: scaled "
+            "in float64, they would keep fewer than float32's 23 bits (the model's numbers); "
+            f"subtract a common offset first (e.g. {min(numbers):.10g})"
+        )
+
+
+def _decimals(token: str) -> int:
+    """Decimals `token` is written with, exponent included: 2.5e-3 has 4, 4e2 none."""
+    exponent = decimal.Decimal(token).as_tuple().exponent  # 1.50 -> -2: as written
+    return max(0, -exponent)
 
 
 @dataclass

@@ -8,15 +8,13 @@ import json
 import sys
 from pathlib import Path
 
+import common
+import one_to_one
+from benchmarks import fit_speed
+from repro import training
+from repro.backend import seed_everything
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-import fit_speed  # noqa: E402
-
-import common  # noqa: E402
-import one_to_one  # noqa: E402
-from repro import training  # noqa: E402
-from repro.backend import seed_everything  # noqa: E402
 
 
 def histories(length: int, batch_size: int, epochs: int, first_naive: int = 0) -> dict:

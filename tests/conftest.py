@@ -1,4 +1,11 @@
-"""Shared test helpers: run scripts as a user would, and read what they printed."""
+"""Shared test helpers: run scripts as a user would, and read what they printed.
+
+The tests run in two workers, a file to a worker (`-n 2 --dist loadfile` in pyproject.toml), so
+the tests that share a run live in one file: each file that needs a script's quick run makes its
+own module fixture with quick_run_fixture(name), and the article settings' runs live in
+tests/test_default_runs.py. Tests that train at the article's settings, start TensorFlow on
+other backends or a Jupyter kernel are marked slow one by one.
+"""
 
 import contextlib
 import importlib
@@ -13,15 +20,16 @@ from pathlib import Path
 
 import pytest
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 SCRIPTS = {  # the article's sections and their scripts
     "one_to_one": "one_to_one.py",
     "many_to_one": "many_to_one.py",
     "many_to_many": "many_to_many_td.py",
 }
-QUESTIONS = {  # the readers' questions and their scripts, by the article section each trains
+QUESTIONS = {  # the readers' questions that train an article section's model, by that section
     "td_or_dense": ("questions/td_or_dense.py", "many_to_many"),
     "state": ("questions/state.py", "one_to_one"),
 }
@@ -30,76 +38,25 @@ OWN_DATA = {  # the questions with data or studies of their own
     "cells": "questions/cells.py",
     "forecast": "questions/forecast.py",
     "label_steps": "questions/label_steps.py",
+    "echo_or_memorise": "questions/echo_or_memorise.py",
 }
 ALL_SCRIPTS = {**ECHO_SCRIPTS, **OWN_DATA}
-QUICK_FLAGS = {  # the quick tier's runs' own flags (after --epochs QUICK_EPOCHS): other sizes,
-    # and for the questions with data of their own a few seeds, epochs or samples
+QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
+QUICK_FLAGS = {  # the quick runs' own flags (after --epochs QUICK_EPOCHS): other sizes, and for
+    # the questions with data of their own a few seeds, epochs or samples
     "many_to_many": ["--length", "7", "--units", "3"],
     "td_or_dense": ["--length", "7", "--units", "3"],
     "state": ["--units", "3"],
     "cells": ["--cell", "GRU", "--seeds", "2", "--epochs", "40"],
     "forecast": ["--window", "3", "--horizon", "2", "--epochs", "5"],
     "label_steps": ["--epochs", "2", "--samples", "64"],
+    "echo_or_memorise": ["--seeds", "2", "--epochs", "5", "--sequences", "20"],
 }
-# Fixtures that run scripts at the article's settings, on other backends or in a Jupyter kernel:
-# every test that uses one is in the slow tier (python -m pytest -m "not slow" leaves it out)
-SLOW_FIXTURES = {
-    "default_runs",
-    "backend_runs",
-    "fast_and_naive",
-    "together",
-    "terminal",
-    "notebook",
-}
-
-
-@pytest.hookimpl(wrapper=True)  # before any other: -m deselects, xdist reads the groups
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if SLOW_FIXTURES.intersection(item.fixturenames):
-            item.add_marker(pytest.mark.slow)
-    # pytest-xdist (-n 2 --dist loadgroup in pyproject.toml) sends the tests of one xdist_group
-    # to one worker: every test that shares a module or session fixture with another, directly
-    # or through a third, is in one group, so each such fixture runs once; a group set by hand
-    # (on_quick_run) names the tests it meets that way
-    parent = {}  # union-find over "group NAME" (by hand) and "BASEID::FIXTURE" keys
-
-    def root(key):
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    def join(a, b):
-        a, b = root(a), root(b)
-        if a == b:
-            return
-        if b.startswith("group "):  # a group set by hand names the tests it meets
-            a, b = b, a
-        if b.startswith("group "):
-            raise pytest.UsageError(f"tests of xdist groups {a[6:]} and {b[6:]} share a fixture")
-        parent[b] = a
-
-    first = {}
-    for item in items:
-        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        keys = [f"group {m.args[0]}" for m in item.iter_markers("xdist_group")]
-        keys += [  # ours (pytest's and plugins' own, such as tmp_path_factory, have no baseid)
-            f"{d[-1].baseid}::{name}"
-            for name, d in defs.items()
-            if d and d[-1].baseid and d[-1].scope != "function" and name != "quick_runs"
-        ]  # quick_runs runs each script when asked: its tests are grouped by script
-        for key in keys[1:]:
-            join(keys[0], key)
-        first[item] = keys[:1]
-    for item, keys in first.items():
-        if keys and not any(item.iter_markers("xdist_group")):
-            name = root(keys[0])
-            item.add_marker(
-                pytest.mark.xdist_group(
-                    name[6:] if name.startswith("group ") else name.rsplit("::", 1)[-1]
-                )
-            )
-    return (yield)
+# The quick tier starts this one as a user does, `python SCRIPT`; the others run through
+# main(argv) in the test's process, as a notebook runs them: what they print to sys.stdout and
+# sys.stderr is theirs, but TensorFlow's own lines (on file descriptor 2) are not seen there. The
+# slow tier starts every script in a process of its own and checks those too (said_out_of_turn)
+IN_A_PROCESS = ("one_to_one",)
 
 
 def user_env() -> dict:
@@ -109,9 +66,9 @@ def user_env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 
-def start_script(name: str, *args: str, backend: str = "tensorflow", pythonpath: str = ""):
+def start_script(name: str, *args: str, backend: str = "tensorflow", env: dict | None = None):
     """Start one script in a fresh Python process, as `python SCRIPT ARGS` would."""
-    env = dict(user_env(), KERAS_BACKEND=backend, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
+    env = dict(user_env(), KERAS_BACKEND=backend, PYTHONHASHSEED="0", **(env or {}))
     return subprocess.Popen(
         [sys.executable, str(ROOT / ALL_SCRIPTS.get(name, name)), *args],
         stdout=subprocess.PIPE,
@@ -156,6 +113,13 @@ def printed_predictions(stdout: str) -> list[str]:
     return lines[start:end]
 
 
+def said_out_of_turn(stderr: str) -> list[str]:
+    """The lines of a run's stderr that a quiet run must not have: TensorFlow's log records
+    (`E0000 00:00:...`, absl's `WARNING: All log messages...`), Python's warnings, tracebacks."""
+    pattern = r"^[IWEF]\d{4} |WARNING|Warning: |Traceback"
+    return [line for line in stderr.splitlines() if re.search(pattern, line)]
+
+
 def default_runs_on(backend: str, folder: Path, again=("many_to_many",), also=()) -> dict:
     """Each script at its defaults with --check and --json (the article's, and those in `also`),
     plus a second run of the scripts in `again` with the same flags (for the determinism tests),
@@ -171,29 +135,6 @@ def default_runs_on(backend: str, folder: Path, again=("many_to_many",), also=()
         path = folder / f"{name.replace(' ', '_')}.json"
         results[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
     return results
-
-
-@pytest.fixture(scope="session")
-def default_runs(tmp_path_factory):
-    """TensorFlow: each script once at its defaults (the article's settings), and the questions
-    that train the article's model, each in a process of its own; shared by tests."""
-    folder = tmp_path_factory.mktemp("tensorflow")
-    return default_runs_on("tensorflow", folder, again=SCRIPTS, also=QUESTIONS)
-
-
-def said_out_of_turn(stderr: str) -> list[str]:
-    """The lines of a run's stderr that a quiet run must not have: TensorFlow's log records
-    (`E0000 00:00:...`, absl's `WARNING: All log messages...`), Python's warnings, tracebacks."""
-    pattern = r"^[IWEF]\d{4} |WARNING|Warning: |Traceback"
-    return [line for line in stderr.splitlines() if re.search(pattern, line)]
-
-
-QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
-# The quick tier starts this one as a user does, `python SCRIPT`; the others run through
-# main(argv) in the test's process, as a notebook runs them: what they print to sys.stdout and
-# sys.stderr is theirs, but TensorFlow's own lines (on file descriptor 2) are not seen there. The
-# slow tier starts every script in a process of its own and checks those too (said_out_of_turn)
-IN_A_PROCESS = ("one_to_one",)
 
 
 def script_module(path: str):
@@ -216,41 +157,67 @@ def run_in_process(name: str, argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
 
 
-class QuickRuns(dict):
-    """Script name -> (its run, its JSON or None), each run when a test first asks for it: at
-    QUICK_EPOCHS epochs and its QUICK_FLAGS, with --check and --json, one_to_one with --plot
-    too; IN_A_PROCESS's in processes of their own, the others through main()."""
-
-    def __init__(self, folder: Path):
-        super().__init__()
-        self.folder = folder
-
-    def __missing__(self, name: str):
-        path = self.folder / f"{name}.json"
-        argv = ["--epochs", str(QUICK_EPOCHS), "--check", "--json", str(path)]
-        if name == "one_to_one":
-            argv += ["--plot", str(self.folder / "one_to_one.png")]
-        argv += QUICK_FLAGS.get(name, [])
-        if name in IN_A_PROCESS:
-            done = finish(start_script(name, *argv))
-        else:
-            done = run_in_process(name, argv)
-        self[name] = (done, json.loads(path.read_text()) if path.exists() else None)
-        return self[name]
+def quick_run(name: str, folder: Path) -> tuple:
+    """(the run, its JSON or None) of one script at QUICK_EPOCHS epochs and its QUICK_FLAGS,
+    with --check, --json and --plot into `folder` (the run's .folder): IN_A_PROCESS's in a
+    process of its own, the others through main()."""
+    path = folder / f"{name}.json"
+    argv = ["--epochs", str(QUICK_EPOCHS), "--check", "--json", str(path)]
+    argv += ["--plot", str(folder / f"{name}.png"), *QUICK_FLAGS.get(name, [])]
+    done = finish(start_script(name, *argv)) if name in IN_A_PROCESS else run_in_process(name, argv)
+    done.folder = folder  # where its files are
+    return done, json.loads(path.read_text()) if path.exists() else None
 
 
-@pytest.fixture(scope="session")
-def quick_runs(tmp_path_factory) -> QuickRuns:
-    """The quick tier's end-to-end runs, every script once: see QuickRuns. A test that reads
-    one carries on_quick_run(name), so that its script's tests share one xdist worker."""
-    return QuickRuns(tmp_path_factory.mktemp("quick"))
+def quick_run_fixture(name: str):
+    """A module fixture of the file's quick run of `name` (see quick_run), run on first use."""
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory):
+        return quick_run(name, tmp_path_factory.mktemp(name))
+
+    return fixture
 
 
-def on_quick_run(name: str):
-    """The mark for a test that reads quick_runs[name]."""
-    return pytest.mark.xdist_group(f"quick_{name}")
+QUESTION_FIELDS = [  # every question's JSON, in this order (repro.run.conclude)
+    *("script", "question", "config", "backend", "floatx", "versions", "answer"),
+    *("check_passed", "results", "seconds"),
+]
 
 
-def each_quick_run(names) -> list:
-    """Parameters for a test over several scripts' quick runs, each with its on_quick_run."""
-    return [pytest.param(name, marks=on_quick_run(name)) for name in names]
+def ended_well(name: str, proc, result) -> None:
+    """What every script's quick run must show, with --check: status 0 when the check passed,
+    else 1 with the reason as the last line of stderr; no traceback or warning on stderr; a
+    question's JSON with the shared fields, its Answer: line the last of stdout."""
+    assert said_out_of_turn(proc.stderr) == []
+    assert result["script"] == ALL_SCRIPTS[name]
+    if result["check_passed"]:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == 1 and proc.stderr.splitlines()[-1].startswith("check failed")
+    if name not in SCRIPTS:
+        assert list(result) == QUESTION_FIELDS
+        assert proc.stdout.splitlines()[-1] == result["answer"]
+        assert result["answer"].startswith("Answer: ")
+
+
+def echoed_and_recorded(name: str, proc, result) -> None:
+    """What an echo script's quick run must show (the article's and the questions that train its
+    models): only its timings on stderr; the printed predictions the JSON's; a falling loss of
+    QUICK_EPOCHS epochs; Keras' counts the formulas' at the run's length and units; the targets
+    the echo sequence; the article's summary and side-by-side block from its scripts alone."""
+    record = result if name in SCRIPTS else result["results"]
+    said = proc.stderr.splitlines()[: None if result["check_passed"] else -1]  # less its reason
+    assert len(said) == 1 and re.fullmatch(r"seconds: fit [\d.]+", said[0])  # TensorFlow's: none
+    assert record["printed"] == printed_predictions(proc.stdout)
+    assert record["printed"] == [common.fmt(p) for p in record["predictions"]]
+    history = record["loss_history"]
+    assert len(history) == QUICK_EPOCHS and history[-1] < history[0]
+    section = name if name in SCRIPTS else QUESTIONS[name][1]
+    length, units = result["config"]["length"], result["config"]["units"]
+    outputs = length if section == "many_to_one" else 1
+    counts = [common.lstm_params(1, units), common.dense_params(units, outputs)]
+    assert [r["params"] for r in record["layers"]] == counts
+    assert record["targets"] == [float(v) for v in common.echo_sequence(length)]
+    assert ("Side by side" in proc.stdout) == (name in SCRIPTS)  # the article's, or another size
+    assert ("Model: " in proc.stdout) == (name in SCRIPTS)  # the summary, before training

@@ -10,13 +10,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common
+import many_to_many_td
+import one_to_one
+from repro import seeds
 
-import common  # noqa: E402
-import many_to_many_td  # noqa: E402
-import one_to_one  # noqa: E402
-from repro import seeds  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 seeds.seeds_per_chunk = lambda n, bytes_per_seed: 3  # 8 more seeds: chunks of 3, 3 and 2 (+1)
 FLAGS = ["--backend", "jax", "--epochs", "200", "--verbose", "0"]

@@ -27,6 +27,13 @@ OTHER_BACKENDS = [
 ]
 
 
+LAYERS = {  # Keras 3's names and output shapes for the article's three models, on any backend
+    "one_to_one": [("lstm", "(None, 5)"), ("dense", "(None, 1)")],
+    "many_to_one": [("lstm", "(None, 5)"), ("dense", "(None, 5)")],
+    "many_to_many": [("lstm", "(None, 5, 5)"), ("time_distributed", "(None, 5, 1)")],
+}
+
+
 @pytest.fixture(scope="module", params=OTHER_BACKENDS)
 def backend_runs(request, tmp_path_factory):
     # KERAS_BACKEND is tensorflow in these processes: --backend must win over it
@@ -34,22 +41,22 @@ def backend_runs(request, tmp_path_factory):
     return backend, default_runs_on(backend, tmp_path_factory.mktemp(backend))
 
 
+@pytest.mark.slow  # other backends, in processes of their own
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_same_counts_and_echo_on_every_backend(backend_runs, default_runs, name):
+def test_same_counts_and_echo_on_every_backend(backend_runs, name):
     backend, runs = backend_runs
     proc, result = runs[name]
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert result["backend"] == backend and backend in result["versions"]
     assert printed_predictions(proc.stdout) == [common.fmt(v) for v in common.echo_sequence(5)]
     assert result["max_abs_error"] < 0.04  # the default seed reproduces with a margin
-    _, tf_result = default_runs[name]
-    same = ("name", "output_shape", "params", "formula_params")
-    assert [{k: r[k] for k in same} for r in result["layers"]] == [
-        {k: r[k] for k in same} for r in tf_result["layers"]
-    ]
+    layers = result["layers"]  # the same layers as on TensorFlow, counted as the formulas say
+    assert [(r["name"], r["output_shape"]) for r in layers] == LAYERS[name]
+    assert [r["params"] for r in layers] == [r["formula_params"] for r in layers]
     assert result["config"]["seed"] == DEFAULT_SEEDS[backend][name]
 
 
+@pytest.mark.slow  # other backends, in processes of their own
 def test_same_seed_same_stdout_on_every_backend(backend_runs):
     backend, runs = backend_runs
     first, _ = runs["many_to_many"]
@@ -61,7 +68,7 @@ def test_same_seed_same_stdout_on_every_backend(backend_runs):
 def test_missing_backend_is_refused_before_anything_is_built(tmp_path):
     # a stand-in 'jax' package that is not importable, as on a machine without JAX
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['jax'] = None\n")
-    proc = run_script("many_to_many", "--backend", "jax", pythonpath=str(tmp_path))
+    proc = run_script("many_to_many", "--backend", "jax", env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         "many_to_many_td.py: error: argument --backend: jax is not installed; "
@@ -91,6 +98,7 @@ def fast_and_naive():
     return results
 
 
+@pytest.mark.slow  # other backends, in processes of their own
 @pytest.mark.parametrize("backend", ["tensorflow", *OTHER_BACKENDS])
 def test_fast_loop_matches_fit_at_the_articles_settings(fast_and_naive, backend):
     rows = fast_and_naive[backend]["rows"]  # benchmarks/fit_speed.py's comparison
@@ -103,6 +111,7 @@ def test_fast_loop_matches_fit_at_the_articles_settings(fast_and_naive, backend)
 @pytest.mark.parametrize(
     "case", ["several batches an epoch", "more than 16 batches an epoch", "fast loop after fit"]
 )
+@pytest.mark.slow  # other backends, in processes of their own
 def test_fast_loop_matches_fit(fast_and_naive, backend, case):
     """Several updates an epoch (JAX steps batch by batch past 16), and a model that plain fit
     has already trained: every epoch's loss is the one fit reports."""
@@ -111,6 +120,7 @@ def test_fast_loop_matches_fit(fast_and_naive, backend, case):
     np.testing.assert_allclose(history["fast"], history["naive"], rtol=1e-5, atol=0)
 
 
+@pytest.mark.slow  # other backends, in processes of their own
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_seeding_jax_and_torch_does_not_import_tensorflow(fast_and_naive, backend):
     """keras.utils.set_random_seed would import TensorFlow (3-4 s) only to seed it."""

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_main, run_script, said_out_of_turn
+from conftest import (
+    QUICK_FLAGS,
+    ROOT,
+    ended_well,
+    quick_run_fixture,
+    run_main,
+    run_script,
+    said_out_of_turn,
+)
 from questions import cells
 
 
@@ -27,12 +35,16 @@ def test_each_cells_formula_matches_keras_weights(cell, inputs, units):
     assert eval(cells.cell_formula(cell, inputs, units)) == layer.count_params()
 
 
-@on_quick_run("cells")
-def test_one_cell_in_the_three_sections(quick_runs):
-    proc, result = quick_runs["cells"]  # conftest's QUICK_FLAGS
+quick = quick_run_fixture("cells")
+
+
+def test_one_cell_in_the_three_sections(quick):
+    proc, result = quick  # conftest's QUICK_FLAGS
     assert QUICK_FLAGS["cells"] == ["--cell", "GRU", "--seeds", "2", "--epochs", "40"]
+    ended_well("cells", proc, result)
     assert proc.returncode == 0, proc.stderr
-    stdout, rows = proc.stdout, result["cells"]
+    assert (proc.folder / "cells.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    stdout, rows = proc.stdout, result["results"]["cells"]
     assert [(r["cell"], r["section"]) for r in rows] == [
         ("GRU", "one_to_one"),
         ("GRU", "many_to_one"),
@@ -50,9 +62,12 @@ def test_one_cell_in_the_three_sections(quick_runs):
     assert stdout.strip().splitlines()[-1].startswith("Answer: the same procedure works")
 
 
-def test_a_plot_is_refused_in_one_line(capsys):
-    code, _, err = run_main(cells, ["--plot", "x.png"], capsys)
-    assert code == 2 and err.count("\n") == 1 and "--plot" in err
+def test_a_batch_one_section_refuses_is_refused_before_any_training(capsys):
+    """--batch-size 2 suits one-to-one's five samples, not the others' one: refused at once."""
+    code, out, err = run_main(cells, ["--cell", "LSTM", "--batch-size", "2"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--batch-size" in err
+    code, out, err = run_main(cells, ["--length", "1500", "--units", "2"], capsys)
+    assert code == 2 and out == "" and "TimeDistributed" in err  # many-to-many's head
 
 
 @pytest.mark.slow
@@ -62,7 +77,7 @@ def test_every_cell_on_jax_trains_its_seeds_together(tmp_path):
     proc = run_script("questions/cells.py", *argv, "--json", str(out), backend="jax")
     assert proc.returncode == 0, proc.stderr
     assert said_out_of_turn(proc.stderr) == []
-    rows = json.loads(out.read_text())["cells"]
+    rows = json.loads(out.read_text())["results"]["cells"]
     assert len(rows) == 9
     one_to_one = {r["cell"]: r["params"] for r in rows if r["section"] == "one_to_one"}
     assert one_to_one == {"LSTM": 140, "GRU": 120, "SimpleRNN": 35}  # 4, 3 and 1 gates

@@ -1,13 +1,20 @@
 """Result files: written whole or not at all, and never in place of a link, a FIFO or a device."""
 
+import errno
 import io
 import json
 import os
+import shutil
+import socket
 import stat
-import threading
+import subprocess
+import sys
+import tempfile
+import time
 
 import pytest
 
+from conftest import ROOT
 from repro import files
 
 
@@ -55,14 +62,84 @@ def test_through_a_symlink_the_target_is_replaced_and_the_link_stays(tmp_path, d
 def test_a_fifo_is_written_in_place(tmp_path):
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
-    reader.start()
-    assert files.output_problem(str(fifo)) is None
-    files.write_json(str(fifo), {"a": 1})
-    reader.join(timeout=10)
-    assert json.loads(received[0]) == {"a": 1}
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader there before the check
+    try:
+        assert files.output_problem(str(fifo)) is None
+        files.write_json(str(fifo), {"a": 1})
+        assert json.loads(os.read(reader, 1 << 16)) == {"a": 1}
+    finally:
+        os.close(reader)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a FIFO, not renamed over
+
+
+def test_a_fifo_reader_waits_through_training_for_the_whole_result(tmp_path):
+    """`cat pipe.json` started first: the check opens the FIFO's write end and keeps it open,
+    so cat does not see the end of its input at the check, but the JSON after training."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    received = tmp_path / "received.json"
+    with open(received, "wb") as out:  # a file, not a pipe this test would have to empty
+        cat = subprocess.Popen(["cat", str(fifo)], stdout=out)
+    try:
+        for _ in range(200):  # until cat has opened its end
+            problem = files.output_problem(str(fifo))
+            if problem is None:
+                break
+            assert "nothing reads" in problem
+            time.sleep(0.05)
+        assert problem is None
+        time.sleep(0.2)  # training: cat must still be waiting, not done
+        assert cat.poll() is None
+        files.write_json(str(fifo), {"a": list(range(20000))})  # more than a pipe holds
+        assert cat.wait(timeout=30) == 0
+    finally:
+        cat.kill()
+    assert json.loads(received.read_text()) == {"a": list(range(20000))}
+
+
+def test_a_fifo_without_reader_a_socket_and_a_device_that_cannot_open_are_refused(tmp_path):
+    fifo, sock = tmp_path / "pipe.json", tmp_path / "s.json"
+    os.mkfifo(fifo)
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(sock))
+        assert "a FIFO that nothing reads" in files.output_problem(str(fifo))
+        assert "is a socket" in files.output_problem(str(sock))
+    finally:
+        server.close()
+    for path in ("/dev/null", "/dev/stdout"):
+        assert files.output_problem(path) is None
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/tty"), reason="needs /dev/tty")
+def test_dev_tty_without_a_terminal_is_refused():
+    """In a session of its own (setsid) a process has no terminal: /dev/tty cannot be opened."""
+    code = "from repro import files; print(files.output_problem('/dev/tty'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )
+    assert done.stdout == "cannot write '/dev/tty': No such device or address\n", done.stderr
+
+
+def test_same_file_by_name_link_and_hard_link(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.json").write_text("{}")
+    os.symlink("r.json", "alias.png")
+    os.link("r.json", "hard.png")
+    os.symlink("new.json", "dangling.png")  # both name the file a run would create
+    same = [("r.json", "./r.json"), ("r.json", str(tmp_path / "r.json")), ("r.json", "alias.png")]
+    same += [("r.json", "hard.png"), ("new.json", "dangling.png"), ("-", "-")]
+    for a, b in same:
+        assert files.same_file(a, b) and files.same_file(b, a), (a, b)
+    other = [("r.json", "new.json"), ("new.json", "other.png"), ("-", "r.json"), ("-", "new")]
+    other += [("/dev/stdout", "-")]
+    for a, b in other:
+        assert not files.same_file(a, b) and not files.same_file(b, a), (a, b)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
@@ -132,6 +209,147 @@ def test_a_diverging_seed_in_a_study_still_gets_its_json(tmp_path, capsys, monke
     assert two["history"][-1] is None and None not in two["history"][:-1]
     assert len(three["history"]) == 30 and None not in three["history"]
     assert three["max_abs_error"] is not None
+
+
+def test_a_file_after_training_that_cannot_be_written_keeps_the_json_elsewhere(
+    tmp_path, monkeypatch
+):
+    """The check passed; then the folder went (or a write failed): one line names --json and
+    where the results are, beside the target if its folder takes them, else in the current
+    folder; nothing half-written anywhere."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = str(folder / "r.json")
+    assert files.output_problem(target) is None
+    shutil.rmtree(folder)  # during training
+    with pytest.raises(files.OutputFailed) as gone:
+        files.write_json(target, {"a": 1})
+    [kept] = os.listdir(tmp_path)
+    assert str(gone.value) == (
+        f"--json {target!r} was not written: its folder {str(folder)!r} no longer exists; "
+        f"the results were written to {str(tmp_path / kept)!r} instead"
+    )
+    assert kept.startswith("r.kept-") and json.loads((tmp_path / kept).read_text()) == {"a": 1}
+
+    folder.mkdir()
+
+    def broken(path, write):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(files, "write_atomically", broken)
+    with pytest.raises(files.OutputFailed, match="Input/output error; the results were written"):
+        files.write_json(target, {"b": 2})
+    [beside] = os.listdir(folder)
+    assert json.loads((folder / beside).read_text()) == {"b": 2}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_device_keeps_the_json_in_the_current_folder_else_on_stderr(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert files.output_problem("/dev/full") is None
+    with pytest.raises(files.OutputFailed) as full:
+        files.write_json("/dev/full", {"a": 1})
+    [kept] = os.listdir(tmp_path)  # not in /dev
+    assert str(full.value) == (
+        "--json '/dev/full' was not written: No space left on device; the results were "
+        f"written to {str(tmp_path / kept)!r} instead"
+    )
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()  # no folder takes them: stderr does
+    with pytest.raises(files.OutputFailed, match="the results are on stderr above instead$"):
+        files.write_json("/dev/full", {"a": 1}, flag="--json")
+    assert json.loads(capsys.readouterr().err) == {"a": 1}
+
+
+def test_a_plot_that_cannot_be_written_says_so_and_leaves_nothing(tmp_path):
+    path = str(tmp_path / "gone" / "p.png")
+    with pytest.raises(files.OutputFailed) as e:
+        files.write_output(path, lambda f: f.write(b"png"), flag="--plot")
+    gone = str(tmp_path / "gone")
+    assert str(e.value) == f"--plot {path!r} was not written: its folder {gone!r} no longer exists"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_replaced_file_keeps_its_mode_and_owner_and_a_file_without_write_bits_is_refused(
+    tmp_path,
+):
+    path = tmp_path / "r.json"
+    path.write_text("{}")
+    os.chmod(path, 0o640)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)  # a user's file, replaced by root: still the user's
+    files.write_json(str(path), {"a": 1})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert os.stat(path).st_uid == (65534 if os.geteuid() == 0 else os.geteuid())
+    os.chmod(path, 0o444)  # read-only: root may write it, and is refused all the same
+    assert files.output_problem(str(path)) == (
+        f"{str(path)!r} is read-only; make it writable (chmod u+w) or give another name"
+    )
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder anyone may write in, reachable by every user (pytest's tmp_path is not)."""
+    folder = tempfile.mkdtemp(prefix="repro-user-")
+    os.chmod(folder, 0o777)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def as_a_user(code: str, folder: str) -> subprocess.CompletedProcess:
+    """Python `code` run in `folder` by an ordinary user: nobody, when the tests run as root."""
+    become = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv"):
+            become = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        elif shutil.which("runuser"):
+            become = ["runuser", "-u", "nobody", "--"]
+        else:
+            pytest.skip("needs setpriv or runuser to run as an ordinary user")
+    prelude = "import os, sys\nos.umask(0o022)\n"  # the project is installed: no path to set
+    return subprocess.run(
+        [*become, sys.executable, "-B", "-c", prelude + code],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_as_a_user_a_file_they_may_not_write_is_refused_and_a_replaced_one_keeps_its_mode(
+    shared_folder,
+):
+    others = os.path.join(shared_folder, "others.json")
+    with open(others, "w") as f:
+        f.write("{}")
+    os.chmod(others, 0o644)
+    if os.geteuid() != 0:
+        os.chmod(others, 0o444)  # a user cannot give a file away: make it read-only instead
+    code = """
+from repro import files
+for name, mode in (("mine.json", 0o444), ("private.json", 0o600)):
+    with open(name, "w") as f:
+        f.write("{}")
+    os.chmod(name, mode)
+print(files.output_problem("others.json"))
+print(files.output_problem("mine.json"))
+files.write_json("private.json", {"a": 1})
+files.write_json("new.json", {"a": 1})
+print(oct(os.stat("private.json").st_mode & 0o777), oct(os.stat("new.json").st_mode & 0o777))
+"""
+    done = as_a_user(code, shared_folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "'others.json' is read-only; make it writable (chmod u+w) or give another name",
+        "'mine.json' is read-only; make it writable (chmod u+w) or give another name",
+        "0o600 0o644",
+    ]
+    with open(others) as f:
+        assert f.read() == "{}"
 
 
 @pytest.mark.parametrize(

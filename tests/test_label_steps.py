@@ -3,13 +3,21 @@ treating the padding, what Keras reports against scikit-learn on the real steps,
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import QUICK_FLAGS, ROOT, on_quick_run, run_script, said_out_of_turn
+from conftest import (
+    QUICK_FLAGS,
+    ROOT,
+    ended_well,
+    quick_run_fixture,
+    run_script,
+    said_out_of_turn,
+)
 from questions import label_steps
 
 SCRIPT = "questions/label_steps.py"
@@ -22,12 +30,9 @@ def run_with_json(folder, *argv):
     return proc, json.loads(path.read_text()) if path.exists() else None
 
 
-@pytest.fixture(scope="module")
-def quick_run(quick_runs):
-    """The quick tier's run (conftest's QUICK_FLAGS, with --check), too short to learn the
-    rule: its check must fail."""
-    assert QUICK_FLAGS["label_steps"] == ["--epochs", "2", "--samples", "64"]
-    return quick_runs["label_steps"]
+# The quick tier's run (conftest's QUICK_FLAGS, with --check, --json and --plot), too short to
+# learn the rule: its check must fail
+quick_run = quick_run_fixture("label_steps")
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +55,14 @@ def test_sequences_are_padded_with_zeros_after_each_length():
 def test_the_same_seed_draws_the_same_sequences():
     args = argparse.Namespace(**vars(DATA), samples=16)
     first, second = label_steps.data(args, 3), label_steps.data(args, 3)
-    for a, b in zip(first[1:], second[1:], strict=True):
-        np.testing.assert_array_equal(a[0], b[0])
-    assert not np.array_equal(first[1][0], first[2][0])  # held-out is another draw
+    for name in ("X", "y", "X_held", "y_held"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert not np.array_equal(first.X, first.X_held)  # held-out is another draw
+    # the imbalanced variant goes on from the same stream: the same again, and token 1 common
+    (X, _), _ = label_steps.imbalanced(args, first.rng)
+    (X_again, _), _ = label_steps.imbalanced(args, second.rng)
+    np.testing.assert_array_equal(X, X_again)
+    assert np.mean(X[X != 0] == 1) > 0.6
 
 
 @pytest.fixture(scope="module")
@@ -170,29 +180,40 @@ def test_bad_input_from_the_terminal_is_one_line_without_traceback(argv):
     assert proc.stdout == ""
 
 
-@on_quick_run("label_steps")
+def test_the_quick_run_ends_well_and_draws_its_png(quick_run):
+    proc, result = quick_run
+    assert result is not None, proc.stderr
+    ended_well("label_steps", proc, result)
+    png = (proc.folder / "label_steps.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
 def test_the_json_file_has_the_issues_keys(quick_run):
     proc, result = quick_run
     assert result is not None, proc.stderr
-    assert [r["name"] for r in result["runs"]] == ["no_mask", "mask", "sample_weight"]
-    for run in result["runs"]:
+    r = result["results"]
+    assert [run["name"] for run in r["runs"]] == ["no_mask", "mask", "sample_weight"]
+    for run in r["runs"]:
         for key in ("reported_accuracy", "real_step_accuracy", "loss"):
             assert isinstance(run[key], float) and isinstance(run["train"][key], float)
     for key in ("one_hot_vs_sparse_loss_difference", "td_vs_dense_max_difference"):
-        assert isinstance(result[key], float)
-    cw = result["class_weight"]
+        assert isinstance(r[key], float)
+    cw = r["class_weight"]
     assert cw["one_hot_targets"].startswith(("refused: ", "accepted by Keras"))
     assert len(cw["recall"]["unweighted"]) == len(cw["recall"]["per_step_weights"]) == 5
+    assert r["example"]["input"][0] != 0 and r["example"]["labels"][0] == 0
+    assert "range" not in r and "per_seed" not in r  # one seed
     assert result["script"] == SCRIPT and result["config"]["epochs"] == 2
+    assert result["config"]["samples"] == 64 and "verbose" not in result["config"]
+    assert result["question"] == label_steps.QUESTION
 
 
-@on_quick_run("label_steps")
 def test_keras_accuracy_counts_padded_steps_unless_masked_or_weighted(quick_run):
     """accuracy = real share x real-step accuracy + padded share x padded-step accuracy, for
     no_mask and for metrics= with sample weights; the real-step accuracy alone for the mask and
     for weighted_metrics=. Float32 sums: equal to 1e-5."""
     _, result = quick_run
-    runs = {r["name"]: r for r in result["runs"]}
+    runs = {r["name"]: r for r in result["results"]["runs"]}
     for figures in (runs["no_mask"], runs["no_mask"]["train"], runs["sample_weight"]):
         share = figures["padded_share"]
         every_step = (1 - share) * figures["real_step_accuracy"]
@@ -205,13 +226,37 @@ def test_keras_accuracy_counts_padded_steps_unless_masked_or_weighted(quick_run)
     assert weighted["weighted_accuracy"] == pytest.approx(weighted["real_step_accuracy"], abs=1e-5)
 
 
-@on_quick_run("label_steps")
 def test_check_fails_in_one_line_when_training_is_too_short(quick_run):
+    assert QUICK_FLAGS["label_steps"] == ["--epochs", "2", "--samples", "64"]  # too short
     proc, result = quick_run
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("check failed: the masked run's")
     assert result["check_passed"] is False
     assert proc.stdout.strip().splitlines()[-1].startswith("Answer: yes, a softmax")
+    assert proc.stdout.strip().splitlines()[-1] == result["answer"]
+
+
+def test_verbose_2_prints_a_line_per_epoch_without_timings(models, capsys):
+    """Keras' own lines (model.fit(verbose=2)) carry the time each epoch took; these do not, so
+    that two runs of one seed print the same: one pair of lines per epoch, of 8 / 32 = 1 batch."""
+    plain, _, X, y = models
+    args = argparse.Namespace(**vars(DATA), units=4, lr=0.01, samples=8, epochs=2, verbose=2)
+    initial = plain.get_weights()
+    label_steps.train(args, plain, initial, X, y, label_steps.step_weights("no_mask", X), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0::2] == ["Epoch 1/2", "Epoch 2/2"]
+    assert all(re.fullmatch(r"1/1 - loss: \d+\.\d{4}", line) for line in lines[1::2]), lines
+    plain.set_weights(initial)  # as the other tests of the fixture found it
+
+
+def test_balanced_step_weights_are_scikit_learns_class_weights_on_the_real_steps():
+    X = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 0]])  # the labels need not follow the rule here
+    y = np.array([[0, 1, 1, 2, 0], [0, 1, 1, 1, 0]])
+    weights = label_steps.balanced_step_weights(y, X != 0, 5)
+    real = y[X != 0]  # 2 of class 0, 5 of class 1, 1 of class 2: n / (3 classes x count)
+    by_hand = {0: 8 / (3 * 2), 1: 8 / (3 * 5), 2: 8 / (3 * 1)}
+    np.testing.assert_allclose(weights[X != 0], [by_hand[c] for c in real], rtol=1e-6)
+    assert (weights[X == 0] == 0).all()
 
 
 def test_check_needs_mask_and_weights_to_agree():
@@ -219,9 +264,9 @@ def test_check_needs_mask_and_weights_to_agree():
         accuracies = {"no_mask": 0.5, "mask": mask, "sample_weight": weighted}
         return {"runs": [{"name": n, "real_step_accuracy": a} for n, a in accuracies.items()]}
 
-    assert label_steps.not_as_answered(figures(0.95, 0.96)) is None
-    assert "0.9" in label_steps.not_as_answered(figures(0.85, 0.85))
-    assert "differ" in label_steps.not_as_answered(figures(0.95, 0.92))
+    assert label_steps.failed(figures(0.95, 0.96)) is None
+    assert "0.9" in label_steps.failed(figures(0.85, 0.85))
+    assert "differ" in label_steps.failed(figures(0.95, 0.92))
 
 
 def test_across_gives_medians_and_ranges_of_every_figure():
@@ -239,12 +284,13 @@ def test_the_default_run_passes_its_check(default_run):
     proc, result = default_run
     assert proc.returncode == 0, proc.stderr
     assert said_out_of_turn(proc.stderr) == []  # in a process of its own: TensorFlow's too
-    runs = {r["name"]: r for r in result["runs"]}
+    r = result["results"]
+    runs = {run["name"]: run for run in r["runs"]}
     assert runs["mask"]["real_step_accuracy"] >= 0.9
     gap = runs["mask"]["real_step_accuracy"] - runs["sample_weight"]["real_step_accuracy"]
     assert abs(gap) <= 0.02
-    assert result["td_vs_dense_max_difference"] <= 1e-6
-    assert result["one_hot_vs_sparse_loss_difference"] <= 1e-5
+    assert r["td_vs_dense_max_difference"] <= 1e-6
+    assert r["one_hot_vs_sparse_loss_difference"] <= 1e-5
 
 
 @pytest.mark.slow
@@ -252,7 +298,7 @@ def test_the_padded_steps_inflate_the_unmasked_runs_accuracy(default_run):
     """The README row's claim: at the defaults, no_mask reports more than its real steps earn,
     and metrics= with 0 sample weights reports less, while weighted_metrics= does not."""
     _, result = default_run
-    runs = {r["name"]: r for r in result["runs"]}
+    runs = {r["name"]: r for r in result["results"]["runs"]}
     plain, weighted = runs["no_mask"], runs["sample_weight"]
     assert plain["reported_accuracy"] - plain["real_step_accuracy"] >= 0.01
     assert plain["padded_step_accuracy"] == 1.0
@@ -262,7 +308,7 @@ def test_the_padded_steps_inflate_the_unmasked_runs_accuracy(default_run):
 @pytest.mark.slow
 def test_per_step_weights_lift_the_rare_classes_recall(default_run):
     _, result = default_run
-    recall = result["class_weight"]["recall"]
+    recall = result["results"]["class_weight"]["recall"]
     rare = range(2, 5)
     assert min(recall["per_step_weights"][c] for c in rare) > min(
         recall["unweighted"][c] for c in rare

@@ -8,8 +8,10 @@ from nbclient import NotebookClient
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # a real Jupyter kernel, at the article's settings
+
 CELLS = [
-    f"import os, sys\nos.chdir({str(ROOT)!r})\nsys.path.insert(0, {str(ROOT)!r})",
+    f"import os\nos.chdir({str(ROOT)!r})  # %run takes the scripts' paths from the project root",
     "import one_to_one\nstatus = one_to_one.main()  # no arguments: the article's settings\n"
     "print('status', status)",
     "status = one_to_one.main(['--epochs', '1200', '--verbose', '0'])\nprint('status', status)",

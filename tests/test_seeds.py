@@ -30,6 +30,7 @@ def together():
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
+@pytest.mark.slow  # JAX studies in a process of its own
 @pytest.mark.parametrize("script", ["one_to_one", "many_to_many"])
 def test_sampled_seeds_trained_together_equal_their_own_runs(together, script):
     found = together[0]["studies"][script]
@@ -43,6 +44,7 @@ def test_sampled_seeds_trained_together_equal_their_own_runs(together, script):
         np.testing.assert_allclose(mine["predictions"], alone["predictions"], rtol=1e-5, atol=0)
 
 
+@pytest.mark.slow  # JAX studies in a process of its own
 def test_seeds_go_in_chunks_that_report_progress(together):
     """The worker asks for chunks of 3: 8 seeds after the first make 3 + 3 + 2, one chunk after
     the other, each a progress line per tenth of its 200 epochs naming its seeds (not the one
@@ -57,11 +59,13 @@ def test_seeds_go_in_chunks_that_report_progress(together):
     assert re.findall(r"^seeds .*/200$", together[1], re.M) == expected
 
 
+@pytest.mark.slow  # JAX studies in a process of its own
 def test_replayed_initial_weights_equal_built_ones(together):
     replay = together[0]["replay"]
     assert replay["article"] == {"replayed": True, "same": [True] * 4}
 
 
+@pytest.mark.slow  # JAX studies in a process of its own
 def test_a_build_the_replay_cannot_follow_is_built_seed_by_seed(together):
     replay = together[0]["replay"]
     assert replay["unlike"] == {"replayed": False, "same": [True] * 4}
@@ -131,6 +135,7 @@ def test_both_bounds_of_an_interval_print_alike(k, n, text):
     assert study.interval(ci.low, ci.high) == text
 
 
+@pytest.mark.slow  # JAX studies in a process of its own
 def test_seeds_trained_together_stop_their_history_at_the_first_nan(together):
     for seed in together[0]["diverging"]:
         history = seed["history"]

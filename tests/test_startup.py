@@ -50,8 +50,8 @@ def test_cuinit_failing_is_dropped_only_where_there_is_no_gpu():
 
 
 def _child(code: str, env=None) -> subprocess.Popen:
-    """A Python process running `code` with the repository on its path."""
-    prelude = f"import os, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+    """A Python process running `code` (the project is installed, so it imports repro)."""
+    prelude = "import os, sys\n"
     return subprocess.Popen(
         [sys.executable, "-c", prelude + textwrap.dedent(code)],
         stdout=subprocess.PIPE,
@@ -114,3 +114,21 @@ def test_the_start_is_quiet_and_a_later_cpp_error_shows():
     assert out.decode() == "None\n"
     record = r"(?:E\d{4} [\d:.]+\s+\d+ |[\d-]+ [\d:.]+: E )\S+\] "  # TF 2.17 on, TF 2.16
     assert re.fullmatch(record + r"an error after the start\n+", err.decode())
+
+
+def test_the_filter_is_this_file_run_alone_without_the_project_on_its_path(tmp_path):
+    """The filter's process runs repro/backend.py as a script, isolated (-I -S) and from
+    another folder: no sys.path line, no site-packages, only the standard library."""
+    import repro.backend
+
+    lines = "".join([*NOISE, CUINIT, *KEPT])
+    for gpu, kept in (("cpu", KEPT), ("gpu", [CUINIT, *KEPT])):
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", repro.backend.__file__, gpu],
+            input=lines.encode(),
+            capture_output=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert (done.returncode, done.stderr) == (0, b"")
+        assert done.stdout.decode() == "".join(kept)

@@ -8,7 +8,7 @@ import pytest
 
 import common
 import one_to_one
-from conftest import QUICK_FLAGS, on_quick_run
+from conftest import QUICK_FLAGS, echoed_and_recorded, ended_well, quick_run_fixture
 from questions import state
 from repro import training
 from repro.backend import seed_everything
@@ -87,23 +87,36 @@ def test_a_stateful_copy_carries_its_state_until_reset(trained):
     assert m["stateful_reset_vs_alone_max_difference"] <= 4 * np.finfo(np.float32).eps
 
 
-@on_quick_run("state")
-def test_the_script_writes_the_figures_at_another_size(quick_runs):
-    proc, result = quick_runs["state"]
+quick = quick_run_fixture("state")
+
+
+def test_the_quick_run_ends_well_and_records_its_echo(quick):
+    proc, result = quick
+    ended_well("state", proc, result)
+    echoed_and_recorded("state", proc, result)
+    assert (proc.folder / "state.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_script_writes_the_figures_at_another_size(quick):
+    proc, result = quick
     assert QUICK_FLAGS["state"] == ["--units", "3"]
     assert proc.returncode == 0, proc.stderr  # with --check
-    stdout = proc.stdout
-    assert result["script"] == "questions/state.py"
+    stdout, result = proc.stdout, result["results"]
     assert result["untouched_weights"] == 4 * 3 * 3 + 3 + 3  # recurrent 36, forget kernel and bias
     assert result["lstm_weights"] == common.lstm_params(1, 3)
     assert result["recurrent_kernel_max_change"] == 0.0
+    many = result["many_to_one"]  # five steps a sample: every weight gets a gradient, and moves
+    assert many["untouched_weights"] == 0 and many["recurrent_kernel_max_change"] > 0
+    assert sum(r["weights"] for r in many["parts"]) == common.lstm_params(1, 3)
     assert f"{result['untouched_weights']} of {result['lstm_weights']} unchanged" in stdout
     assert stdout.strip().splitlines()[-1].startswith("Answer: a stateless LSTM starts every")
 
 
 def test_check_fails_when_a_figure_contradicts_the_answer(trained):
     *_, m = trained
-    assert state.not_as_answered(m) is None
-    assert "recurrent kernel" in state.not_as_answered({**m, "recurrent_kernel_max_change": 1e-9})
-    assert "alone" in state.not_as_answered({**m, "batch_vs_alone_max_difference": 1e-3})
-    assert "either order" in state.not_as_answered({**m, "stateful_order_max_difference": 0.0})
+    m = {**m, "many_to_one": {"untouched_weights": 0}}
+    assert state.failed(m) is None
+    assert "many-to-one" in state.failed({**m, "many_to_one": {"untouched_weights": 3}})
+    assert "recurrent kernel" in state.failed({**m, "recurrent_kernel_max_change": 1e-9})
+    assert "alone" in state.failed({**m, "batch_vs_alone_max_difference": 1e-3})
+    assert "either order" in state.failed({**m, "stateful_order_max_difference": 0.0})

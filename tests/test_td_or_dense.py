@@ -4,7 +4,6 @@ where the wrapper matters; many_to_many_td.py --head dense; and the framings tab
 import argparse
 import json
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +13,10 @@ import many_to_many_td
 from conftest import (
     QUICK_FLAGS,
     ROOT,
-    on_quick_run,
+    echoed_and_recorded,
+    ended_well,
     printed_predictions,
+    quick_run_fixture,
     run_main,
     run_script,
     said_out_of_turn,
@@ -155,13 +156,23 @@ def test_where_the_wrapper_still_matters():
     assert cnn["alone"].startswith("refused by Keras: ")
 
 
-@on_quick_run("td_or_dense")
-def test_the_question_prints_both_tables_and_writes_them_to_json(quick_runs):
-    proc, result = quick_runs["td_or_dense"]
+quick = quick_run_fixture("td_or_dense")
+
+
+def test_the_quick_run_ends_well_and_records_its_echo(quick):
+    proc, result = quick
+    ended_well("td_or_dense", proc, result)
+    echoed_and_recorded("td_or_dense", proc, result)
+    assert (proc.folder / "td_or_dense.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_question_prints_both_tables_and_writes_them_to_json(quick):
+    proc, top = quick
+    result = top["results"]
     assert QUICK_FLAGS["td_or_dense"] == ["--length", "7", "--units", "3"]
     assert proc.returncode == 0, proc.stderr  # with --check
     out = proc.stdout
-    assert result["script"] == "questions/td_or_dense.py"
+    assert top["script"] == "questions/td_or_dense.py"
     dense = common.dense_params(3, 1)
     assert [h["params"] for h in result["heads"]] == [
         dense,  # TimeDistributed(Dense(1))
@@ -196,15 +207,9 @@ def test_the_question_prints_both_tables_and_writes_them_to_json(quick_runs):
     )
 
 
-def test_the_article_script_no_longer_prints_the_tables(default_runs):
-    proc, result = default_runs["many_to_many"]
-    assert "Output heads" not in proc.stdout and "heads" not in result and "wrapper" not in result
-
-
 @pytest.mark.slow  # a benchmark, as the others (tests/backend_worker.py)
 def test_the_td_vs_dense_benchmark_finds_the_same_outputs():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import td_vs_dense
+    from benchmarks import td_vs_dense
 
     rows = td_vs_dense.measure("tensorflow", [12], epochs=1, units=4)
     assert [(r["length"], r["head"]) for r in rows] == [(12, "timedistributed"), (12, "dense")]
@@ -242,12 +247,13 @@ def test_train_gives_every_head_a_rate_from_the_same_seeds(tmp_path):
     proc = run_script("questions/td_or_dense.py", *argv, backend="jax")
     assert proc.returncode == 0, proc.stderr
     assert said_out_of_turn(proc.stderr) == []
-    heads = json.loads(out.read_text())["heads"]
+    heads = json.loads(out.read_text())["results"]["heads"]
     for h in heads:
         assert h["n"] == len(h["max_abs_errors"]) == 3
         assert h["reproduced"] == sum(e < 0.05 for e in h["max_abs_errors"])  # recounted
     # the same model with or without the wrapper, from the same seeds: the same training
     np.testing.assert_allclose(heads[0]["max_abs_errors"], heads[1]["max_abs_errors"], rtol=1e-5)
     assert "Every head trained on the echo" in proc.stdout
-    assert proc.stdout.strip().splitlines()[-1].startswith("Answer: most often reproduced: ")
-    assert "study" not in json.loads(out.read_text())  # the heads' studies, not a sixth one
+    answer = proc.stdout.strip().splitlines()[-1]
+    assert answer.startswith("Answer: after return_sequences=True") and "most often" in answer
+    assert "study" not in json.loads(out.read_text())["results"]  # the heads', not a sixth one

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 import one_to_one
-from conftest import QUESTIONS, ROOT, SCRIPTS, printed_predictions, run_main, user_env
+from conftest import ROOT, printed_predictions, run_main, user_env
 from repro.backend import drop_startup_lines
 
 # Lines as TensorFlow wrote them on this project's machines (CPU only, no GPU): TF 2.21.0 with
@@ -70,15 +70,6 @@ def test_tensorflows_startup_lines_are_dropped_and_no_other(log):
     lines = log.splitlines(keepends=True)
     mixed = [UNKNOWN[0], *lines[:2], UNKNOWN[1], *lines[2:], UNKNOWN[2], UNKNOWN[3]]
     assert drop_startup_lines("".join(mixed)) == "".join(UNKNOWN)
-
-
-@pytest.mark.parametrize("name", [*SCRIPTS, *QUESTIONS])
-def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name):
-    """The article's scripts, and the questions that train the article's model (the others are
-    checked in their own files' default runs), each in a process of its own."""
-    proc, _ = default_runs[name]
-    assert proc.returncode == 0, proc.stderr
-    assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)
 
 
 def _start_unbuffered(*args):
@@ -161,6 +152,7 @@ def terminal(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow  # real processes in a terminal
 def test_json_dash_is_the_json_alone_on_stdout(terminal):
     code, out, err = terminal["json"]
     assert code == 0
@@ -175,6 +167,7 @@ def _records(stderr: str) -> list[str]:
     return [re.sub(prefix, r"\1\2 ", line) for line in stderr.splitlines()]
 
 
+@pytest.mark.slow  # real processes in a terminal
 def test_verbose_2_shows_everything_tensorflow_writes(terminal):
     _, _, err = terminal["json"]
     code, _, written = terminal["bare"]
@@ -186,6 +179,7 @@ def test_verbose_2_shows_everything_tensorflow_writes(terminal):
     assert "Epoch 3/3" in err
 
 
+@pytest.mark.slow  # real processes in a terminal
 def test_a_closed_stderr_or_stdout_is_no_failure(terminal):
     code, out, err = terminal["no stderr"]  # python many_to_one.py 2>&-
     assert (code, err) == (0, "")
@@ -196,6 +190,7 @@ def test_a_closed_stderr_or_stdout_is_no_failure(terminal):
     assert re.fullmatch(r"seconds: fit [\d.]+\n", err)
 
 
+@pytest.mark.slow  # real processes in a terminal
 def test_ctrl_c_during_training_is_one_line_and_status_130(terminal):
     code, err, left = terminal["stopped"]
     assert code == 130
@@ -203,6 +198,7 @@ def test_ctrl_c_during_training_is_one_line_and_status_130(terminal):
     assert left == []  # no --json or --plot file, whole or half
 
 
+@pytest.mark.slow  # real processes in a terminal
 def test_a_closed_pipe_ends_quietly(terminal):
     code, err = terminal["piped"]
     assert code == 1

@@ -108,3 +108,27 @@ def test_run_fit_returns_what_model_fit_returns(fit, model_fit):
     assert history.params == theirs.params
     assert history.model is ours
     np.testing.assert_allclose(history.history["loss"], theirs.history["loss"], rtol=1e-5)
+
+
+def test_naive_fit_at_verbose_2_prints_the_fast_loops_lines_without_timings(capsys):
+    """Keras' own verbose-2 lines carry timings (`1/1 - 0s - 44ms/step - loss: ...`), so two
+    runs of one seed printed different bytes; both loops print `1/1 - loss: ...` instead."""
+    X, y = common.make_data("many_to_one", 5)
+    printed = {}
+    for fit in ("fast", "naive"):
+        losses = training.train(_model("many_to_one", 1), X, y, 3, 5, fit=fit, verbose=2)
+        printed[fit] = capsys.readouterr().out
+        lines = [f"Epoch {e + 1}/3\n1/1 - loss: {loss:.4f}\n" for e, loss in enumerate(losses)]
+        assert printed[fit] == "".join(lines)
+    assert printed["naive"] == printed["fast"]
+
+
+def test_epoch_lines_prints_what_fit_prints_at_verbose_2_without_timings(capsys):
+    """For a script that calls model.fit itself (questions/label_steps.py)."""
+    X, y = common.make_data("many_to_one", 5)
+    model = _model("many_to_one", 1)
+    history = model.fit(X, y, epochs=2, verbose=0, callbacks=[training.epoch_lines(2, 1)])
+    losses = history.history["loss"]
+    assert capsys.readouterr().out == (
+        f"Epoch 1/2\n1/1 - loss: {losses[0]:.4f}\nEpoch 2/2\n1/1 - loss: {losses[1]:.4f}\n"
+    )

@@ -18,6 +18,11 @@ from repro import cli, values
         ("0.5,1.25, 2", [0.5, 1.25, 2], 2),
         ("  -3  4e2 ", [-3, 400], 1),
         ("1.000001 2", [1.000001, 2], 6),
+        ("1e-3 2e-3 3e-3", [0.001, 0.002, 0.003], 3),  # the decimals the numbers need
+        ("2.5e-3, 1", [0.0025, 1], 4),
+        ("1.0e3 1.25E1", [1000, 12.5], 1),
+        ("1e-9 2e-9", [1e-9, 2e-9], 6),  # at most 6, as ever
+        ("1700000000 1700000060", [1700000000, 1700000060], 1),  # large, and scaled in float64
     ],
 )
 def test_values_are_read_with_their_decimals(text, numbers, digits):
@@ -61,6 +66,10 @@ def parse_error(argv, capsys) -> str:
         (["--values", "1e308 -1e308 0"], "--values", "beyond float32"),  # the range overflows
         (["--values", "0 4e38"], "--values", "beyond float32"),
         (["--values", "0,,1"], "--values", "empty item"),  # was read as two values
+        # a range MinMaxScaler takes for a constant's, left unscaled: echoed as 0.000 vs 0.000
+        (["--values", "1e-16 2e-16 3e-16 4e-16 5e-16"], "--values", "under 2.2e-15, which"),
+        (["--values", "1 1.000000001"], "--values", "under 2**-29 of their size"),
+        (["--values", "1e30 1.0000000001e30", "--scale", "none"], "--values", "float32"),
         (["--values", "0, 1, 2,"], "--values", "empty item"),
         (["--values", "1 2 3", "--length", "4"], "--length", "disagrees"),
         (["--scale", "minmax"], "--scale", "--values only"),
@@ -96,3 +105,11 @@ def test_own_values_train_and_print_in_their_units(tmp_path, capsys):
     back = [10 + 40 * p for p in scaled["predictions_scaled"]]  # minmax, inverted by hand
     np.testing.assert_allclose(back, result["predictions"], rtol=1e-6)
     assert "within 5% of their range, 2)" in stdout
+
+
+def test_values_written_with_exponents_print_with_the_decimals_they_need(capsys):
+    """1e-3 ... 5e-3 printed as 0.0 before: the decimals came from a decimal point only."""
+    argv = ["--values", "1e-3 2e-3 3e-3 4e-3 5e-3", "--check", "--verbose", "0"]
+    code, stdout, _ = run_main(many_to_one, argv, capsys)
+    assert code == 0
+    assert printed_predictions(stdout) == ["0.001", "0.002", "0.003", "0.004", "0.005"]

@@ -1,0 +1,102 @@
+"""The slow tier's default runs on TensorFlow: each article script twice at its defaults and the
+questions that train the article's models, each in a process of its own with --check and --json,
+as the README runs them; every test that reads them lives here, so they run once."""
+
+import re
+
+import numpy as np
+import pytest
+from test_scripts import EXPECTED_COUNTS, parameter_check_rows
+
+import common
+from conftest import QUESTIONS, SCRIPTS, default_runs_on, printed_predictions
+
+pytestmark = pytest.mark.slow  # the article's settings: seconds of training each
+
+
+@pytest.fixture(scope="module")
+def default_runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tensorflow")
+    return default_runs_on("tensorflow", folder, again=SCRIPTS, also=QUESTIONS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_default_run_echoes_the_sequence(default_runs, name):
+    proc, result = default_runs[name]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    targets = [common.fmt(v) for v in common.echo_sequence(5)]
+    assert printed_predictions(proc.stdout) == targets
+    assert np.max(np.abs(np.array(result["predictions"]) - result["targets"])) <= 0.03
+    assert result["targets"] == [float(v) for v in common.echo_sequence(5)]
+    assert "Traceback" not in proc.stderr and "input_shape" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_default_run_prints_the_counts(default_runs, name):
+    proc, result = default_runs[name]
+    counts = EXPECTED_COUNTS[name]
+    assert [layer["params"] for layer in result["layers"]] == counts
+    assert result["total_params"] == sum(counts)
+    assert f"Total params: {sum(counts)} (" in proc.stdout  # Keras' own summary, before training
+    assert proc.stdout.index("Total params") < proc.stdout.index("Predictions:")
+    rows = parameter_check_rows(proc.stdout)
+    layers = [r for label, r in rows.items() if label != "total"]
+    assert [keras_count for keras_count, _, _ in layers] == counts
+    assert [formula.split(" = ")[-1] for _, formula, _ in layers] == [str(c) for c in counts]
+    assert layers[0][1] == f"{common.lstm_formula(1, 5)} = {counts[0]}"
+    assert rows["total"] == (sum(counts), str(sum(counts)), "ok")
+    assert all(verdict == "ok" for _, _, verdict in rows.values())
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_side_by_side_block(default_runs, name):
+    proc, result = default_runs[name]
+    block = proc.stdout.split("Side by side with the article")[1]
+    assert "0 mismatch(es)" in block and "MISMATCH" not in block
+    assert "differs: Keras 2.0 printed counts as floats" in block
+    verdicts = {c["quantity"]: c["verdict"] for c in result["comparison"]}
+    assert all(verdicts[f"prediction {i}"] == "same" for i in range(1, 6))
+    assert result["check_passed"] is True
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_json_fields(default_runs, name):
+    proc, result = default_runs[name]
+    assert result["script"] == SCRIPTS[name]
+    assert result["section"] == common.ARTICLE[name].title
+    assert result["config"]["epochs"] == common.ARTICLE[name].epochs
+    assert len(result["loss_history"]) == result["config"]["epochs"]
+    assert result["final_loss"] == result["loss_history"][-1]
+    assert result["printed"] == printed_predictions(proc.stdout)
+    assert result["printed"] == [common.fmt(p) for p in result["predictions"]]
+    assert set(result["seconds"]) == {"fit"}
+    assert result["versions"]["keras"].startswith("3.") and "tensorflow" in result["versions"]
+    shapes = {"one_to_one": "(None, 5)", "many_to_one": "(None, 5)", "many_to_many": "(None, 5, 5)"}
+    assert result["layers"][0]["output_shape"] == shapes[name]
+    if name == "many_to_many":
+        assert result["head"] == "timedistributed"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_same_seed_same_stdout(default_runs, name):
+    first, _ = default_runs[name]
+    again, _ = default_runs[f"again {name}"]  # the same flags, in another process
+    assert again.returncode == 0 and again.stdout == first.stdout
+
+
+# The remaining runs call the scripts' main() in this process: the same code path after the
+# imports, without paying for a fresh TensorFlow each time.
+
+
+@pytest.mark.parametrize("name", [*SCRIPTS, *QUESTIONS])
+def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name):
+    """The article's scripts, and the questions that train the article's model (the others are
+    checked in their own files' default runs), each in a process of its own."""
+    proc, _ = default_runs[name]
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)
+
+
+def test_the_article_script_no_longer_prints_the_tables(default_runs):
+    proc, result = default_runs["many_to_many"]
+    assert "Output heads" not in proc.stdout and "heads" not in result and "wrapper" not in result

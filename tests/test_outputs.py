@@ -1,0 +1,170 @@
+"""The outputs and settings a user's run meets from the command line, each in a process of its
+own as a user starts it: result paths that cannot take a result (refused before training),
+outputs that fail after it (one line, the JSON kept elsewhere), and keras.json."""
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, user_env
+
+SCRIPT = str(ROOT / "one_to_one.py")
+
+
+def run(*args: str, cwd=ROOT, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
+    """`python one_to_one.py ARGS`, as a user would type it (from `cwd`)."""
+    return subprocess.run(
+        [sys.executable, SCRIPT, *args],
+        cwd=cwd,
+        env=env or user_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def refused(done: subprocess.CompletedProcess, flag: str = "--json") -> str:
+    """The one line a bad output path gets: exit 2, nothing on stdout, no traceback."""
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"one_to_one.py: error: argument {flag}: ")
+    return done.stderr
+
+
+def test_a_fifo_that_nothing_reads_is_refused_before_training(tmp_path):
+    """It hung after training, with nothing said before."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    done = run("--json", fifo, timeout=60)  # before the fix: trained, then waited for good
+    assert "a FIFO that nothing reads; start its reader first" in refused(done)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_socket_is_refused_before_training(tmp_path):
+    """It trained, then ended in an OSError traceback."""
+    path = tmp_path / "s.json"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+        assert "is a socket" in refused(run("--json", path))
+    finally:
+        server.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/tty"), reason="needs /dev/tty")
+def test_dev_tty_without_a_terminal_is_refused_before_training():
+    """`setsid python one_to_one.py --json /dev/tty </dev/null` trained, then a traceback."""
+    done = run("--json", "/dev/tty", start_new_session=True)
+    assert "cannot write '/dev/tty': No such device or address" in refused(done)
+
+
+def test_a_read_only_file_is_refused_not_replaced(tmp_path):
+    """`chmod 444 r.json` was replaced all the same (mode 0644 after); root is refused too."""
+    path = tmp_path / "r.json"
+    path.write_text('{"kept": true}')
+    os.chmod(path, 0o444)
+    assert "is read-only" in refused(run("--json", path))
+    assert path.read_text() == '{"kept": true}' and stat.S_IMODE(os.stat(path).st_mode) == 0o444
+
+
+@pytest.mark.slow  # trains, in a TensorFlow process of its own
+def test_a_json_whose_folder_goes_during_training_is_kept_and_said_in_one_line(tmp_path):
+    """Today a FileNotFoundError '.tmp-' traceback, and the result lost. The folder is removed
+    once training has printed its first loss line; the JSON goes to the current folder and
+    the last line of stderr says so. (Needs repro/run.py to catch files.OutputFailed.)"""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    target = folder / "r.json"
+    proc = subprocess.Popen(
+        [sys.executable, SCRIPT, "--epochs", "10000", "--verbose", "1", "--json", str(target)],
+        cwd=tmp_path,
+        env=dict(user_env(), PYTHONUNBUFFERED="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch "):  # the first of ten: training is under way
+                shutil.rmtree(folder)
+                break
+        out, err = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err, err[-3000:]
+    assert proc.returncode not in (0, None)
+    [kept] = [name for name in os.listdir(tmp_path) if name.startswith("r.kept-")]
+    assert err.splitlines()[-1] == (
+        f"error: --json {str(target)!r} was not written: its folder {str(folder)!r} no longer "
+        f"exists; the results were written to {str(tmp_path / kept)!r} instead"
+    )
+    assert json.loads((tmp_path / kept).read_text())["script"] == "one_to_one.py"
+
+
+@pytest.mark.slow  # trains, in a TensorFlow process of its own
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_outputs_on_a_full_disk_are_one_line_each_and_the_json_is_kept(tmp_path):
+    """--plot and --json to nodes of /dev/full (a disk with no space left): they pass the check
+    (they open), then fail after training: one line each, the JSON in the current folder."""
+    full = tmp_path / "full"
+    full.mkdir()
+    for name in ("p.png", "r.json"):
+        os.mknod(full / name, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    plot, target = str(full / "p.png"), str(full / "r.json")
+    done = run("--epochs", "3", "--verbose", "0", "--plot", plot, "--json", target, cwd=tmp_path)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 1
+    [kept] = [name for name in os.listdir(tmp_path) if name.startswith("r.kept-")]
+    assert done.stderr.splitlines()[-2:] == [
+        f"error: --plot {plot!r} was not written: No space left on device",
+        f"error: --json {target!r} was not written: No space left on device; the results were "
+        f"written to {str(tmp_path / kept)!r} instead",
+    ]
+    assert json.loads((tmp_path / kept).read_text())["loss_history"]
+    assert sorted(os.listdir(full)) == ["p.png", "r.json"]  # still the devices, never renamed over
+
+
+def keras_home(tmp_path, text: str) -> dict:
+    """An environment whose Keras reads `text` as its keras.json."""
+    (tmp_path / "keras.json").write_text(text)
+    return dict(user_env(), KERAS_HOME=str(tmp_path))
+
+
+@pytest.mark.slow  # trains, in a TensorFlow process of its own
+def test_a_keras_json_asking_for_float16_is_said_and_the_run_stays_float32(tmp_path):
+    """With "floatx": "float16" the default --check printed wrong predictions and exited 1,
+    nothing saying why."""
+    env = keras_home(tmp_path, '{"floatx": "float16"}')
+    done = run("--check", "--verbose", "0", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    note = (
+        f"note: {tmp_path / 'keras.json'} asks for floatx float16; this run uses float32, as the "
+        "article did"
+    )
+    assert note in done.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"floatx": "float8"}', "Received: floatx=float8"),
+        ('{"floatx": "bfloat16"}', "Received: floatx=bfloat16"),  # set_floatx's, not keras.json's
+        ('{"epsilon": 1}', "Received: epsilon=1"),
+    ],
+)
+def test_a_keras_json_keras_refuses_is_one_line_and_exit_2(tmp_path, text, words):
+    """It ended in a traceback at import. Keras refuses it in its first module, before the
+    backend is imported: a quick run."""
+    done = run("--epochs", "3", env=keras_home(tmp_path, text))
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr[-3000:]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: cannot import keras: {tmp_path / 'keras.json'} ")
+    assert words in done.stderr and done.stderr.endswith("; fix the file or remove it\n")
