@@ -14,7 +14,7 @@ steps ahead from it. Option B needs --horizon at most --window (else refused).
 
     python questions/forecast.py                         # window 6, horizon 3, one value a step
     python questions/forecast.py --window 8 --horizon 5  # other lengths in and out
-    python questions/forecast.py --seeds 20 --backend jax   # medians over initial weights
+    python questions/forecast.py --seeds 5 --backend jax   # medians over initial weights
     python questions/forecast.py --plot forecast.png     # three held-out windows, forecast
 
 Expected: the echo model's next-step error is persistence's (ratio near 1); every framing trained

@@ -5,14 +5,18 @@ each step labeled with the token one step earlier (a delayed echo: the LSTM must
 through LSTM(return_sequences=True) -> TimeDistributed(Dense(vocab + 1, softmax)). From the same
 seed and initial weights: no_mask, mask (Embedding(mask_zero=True)) and sample_weight (0 on the
 padding), each with the accuracy Keras reports beside scikit-learn's on the real steps, on training
-and held-out sequences; then Dense without the wrapper, one-hot against integer targets, and
-class_weight with 3D targets against per-step weights on an imbalanced variant.
+and held-out sequences; labels -1 on the padding with SparseCategoricalCrossentropy(ignore_class=-1)
+against the mask; then Dense without the wrapper, one-hot against integer targets, and
+class_weight with 3D targets (NumPy arrays, then a tf.data.Dataset) against per-step weights on
+an imbalanced variant.
 
     python questions/label_steps.py             # vocabulary 4, 3 to 8 tokens, 256 sequences
     python questions/label_steps.py --seeds 5   # each figure's median and range over 5 seeds
 
-Expected: no_mask's reported accuracy above its real steps'; mask and sample_weight agree; with
-sample weights metrics=["accuracy"] counts the padded steps and weighted_metrics does not.
+Expected: no_mask's reported accuracy above its real steps' while training is short; mask and
+sample_weight agree, and ignore_class=-1 gives the mask's loss; with sample weights
+metrics=["accuracy"] counts the padded steps and weighted_metrics does not; class_weight refused on
+NumPy arrays, accepted on a tf.data.Dataset (TensorFlow) with each step weighted by its class.
 """
 
 import contextlib
@@ -30,6 +34,7 @@ from repro.run import conclude, run_program, start
 QUESTION = __doc__.splitlines()[0]
 PROG = "questions/label_steps.py"
 PAD = 0  # the padding token, and the class of a step with no token before it
+IGNORED = -1  # the label of a padded step for a loss with ignore_class=IGNORED
 RUNS = {  # name: what happens to the padded steps
     "no_mask": "counted in the loss and the metrics",
     "mask": "left out by the mask of Embedding(mask_zero=True)",
@@ -97,8 +102,9 @@ def print_example(args, X, y) -> None:
 ## Model: Embedding -> LSTM(return_sequences=True) -> a softmax over the classes at every step
 
 
-def build_model(args, mask: bool, head: str = "timedistributed"):
-    """Embedding -> LSTM(return_sequences=True) -> a softmax over the K classes at every step."""
+def build_model(args, mask: bool, head: str = "timedistributed", ignore_class=None):
+    """Embedding -> LSTM(return_sequences=True) -> a softmax over the K classes at every step;
+    with ignore_class, the loss leaves out the steps labeled with it."""
     import keras
     from keras import layers
 
@@ -116,7 +122,8 @@ def build_model(args, mask: bool, head: str = "timedistributed"):
     )
     model.compile(
         optimizer=keras.optimizers.Adam(args.lr),
-        loss="sparse_categorical_crossentropy",  # integer targets, (samples, steps)
+        # integer targets, (samples, steps); ignore_class=None counts every step
+        loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class),
         metrics=["accuracy"],  # ignores sample weights
         weighted_metrics=["accuracy"],  # honours them; Keras names it weighted_accuracy
         steps_per_execution=per_call,
@@ -147,15 +154,21 @@ def step_weights(run: str, X) -> np.ndarray:
     return counts.astype("float32")
 
 
-def balanced_step_weights(y, real, classes: int) -> np.ndarray:
-    """Each real step weighted by its label's class weight, scikit-learn's "balanced" (steps /
-    (classes present x that class's steps)); 0 on the padding. What class_weight would do."""
+def balanced_class_weights(y, real, classes: int) -> np.ndarray:
+    """Each class's weight, scikit-learn's "balanced" on the real steps' labels (steps / (classes
+    present x that class's steps)); 0 for a class no real step has."""
     from sklearn.utils.class_weight import compute_class_weight
 
     present = np.unique(y[real])
     balanced = np.zeros(classes)
     balanced[present] = compute_class_weight("balanced", classes=present, y=y[real])
-    return (balanced[y] * real).astype("float32")
+    return balanced
+
+
+def balanced_step_weights(y, real, classes: int) -> np.ndarray:
+    """Each real step weighted by its label's balanced class weight; 0 on the padding. What
+    class_weight does on a tf.data.Dataset, less the padding's weight."""
+    return (balanced_class_weights(y, real, classes)[y] * real).astype("float32")
 
 
 def train(args, model, initial: list, X, y, weights, seconds: dict) -> None:
@@ -213,9 +226,23 @@ def padding_runs(args, models: dict, s: Sequences, initial: list, seconds: dict)
     return runs
 
 
+def labels_ignored(args, masked, s: Sequences) -> dict:
+    """Padding without a mask: the padded steps labeled IGNORED and a loss with
+    ignore_class=IGNORED, on the masked run's trained weights (padding comes after the real steps,
+    so their outputs are the mask's): its loss against the mask's on the held-out sequences. The
+    same loss gives the same gradients: training with it is training with the mask."""
+    ones = step_weights("mask", s.X_held)
+    model = build_model(args, mask=False, ignore_class=IGNORED)
+    model.set_weights(masked.get_weights())
+    ignored = measure(model, s.X_held, np.where(s.X_held == PAD, IGNORED, s.y_held), ones)
+    said = masked.evaluate(s.X_held, s.y_held, sample_weight=ones, verbose=0, return_dict=True)
+    return {**ignored, "mask_loss": float(said["loss"])}
+
+
 def heads_and_targets(args, masked, s: Sequences) -> dict:
-    """Lesson 2, on the trained masked model: a plain Dense with its weights gives the same
-    outputs as TimeDistributed(Dense), and one-hot targets the same loss as integer ones."""
+    """Lesson 2, on the trained masked model: labels IGNORED with ignore_class give its loss
+    without a mask, a plain Dense with its weights the same outputs as TimeDistributed(Dense),
+    and one-hot targets the same loss as integer ones."""
     import keras
 
     plain = build_model(args, mask=True, head="dense")
@@ -226,6 +253,7 @@ def heads_and_targets(args, masked, s: Sequences) -> dict:
     loss_gap = keras.ops.convert_to_numpy(one_hot - sparse)
     outputs_gap = probabilities(plain, s.X_held) - probs
     return {
+        "ignore_class": labels_ignored(args, masked, s),
         "td_vs_dense_max_difference": float(np.max(np.abs(outputs_gap))),
         "one_hot_vs_sparse_loss_difference": float(np.max(np.abs(loss_gap))),
     }
@@ -238,6 +266,7 @@ def class_weights(args, masked, s: Sequences, initial: list, seconds: dict) -> d
 
     (X, y), (X_held, y_held) = imbalanced(args, s.rng)
     real, held_real, classes = X != PAD, X_held != PAD, np.arange(args.vocab + 1)
+    balanced = balanced_class_weights(y, real, len(classes))
     recall = {}
     for name, weights in (
         ("unweighted", real.astype("float32")),
@@ -249,34 +278,61 @@ def class_weights(args, masked, s: Sequences, initial: list, seconds: dict) -> d
         score = recall_score(truth, predicted, labels=classes, average=None, zero_division=0)
         recall[name] = score.tolist()
     return {
-        "one_hot_targets": class_weight_with_3d_targets(args, X, y),
+        **class_weight_with_3d_targets(args, X, y, dict(enumerate(balanced.tolist()))),
         "common_token_share": COMMON_TOKEN,
         "class_share": [float(np.mean(y[real] == c)) for c in classes],
         "recall": recall,
     }
 
 
-def class_weight_with_3d_targets(args, X, y) -> str:
-    """model.fit with class_weight and one-hot (samples, steps, K) targets: what Keras says."""
-    import keras
-
-    model = build_model(args, mask=True)
+def class_weight_with_3d_targets(args, X, y, class_weight: dict) -> dict:
+    """model.fit with class_weight and one-hot (samples, steps, K) targets, as NumPy arrays and
+    as a tf.data.Dataset of the same arrays: what Keras says to each, and for the dataset the
+    weight Keras' own map (the one fit applies) gives each step of the first sequence."""
+    model = build_model(args, mask=True)  # the mask keeps the padding (class 0 too) out
     model.compile(optimizer="adam", loss="categorical_crossentropy")
+    one_hot = np.eye(args.vocab + 1, dtype="float32")[y]
+    said = {"numpy_arrays": fit_said(model, X, one_hot, class_weight)}
+    if args.backend != "tensorflow":  # tf.data feeds the other backends by other paths
+        return {**said, "tf_data": f"not tried on {args.backend}", "example": None}
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((X, one_hot)).batch(BATCH)
+    said["tf_data"] = fit_said(model, dataset, None, class_weight)
+    try:  # Keras' own map, not public: docs/layout.md lists it among the internals relied on
+        from keras.src.trainers.data_adapters.tf_dataset_adapter import make_class_weight_map_fn
+    except ImportError:
+        return {**said, "example": None}
+    _, _, weights = next(iter(dataset.map(make_class_weight_map_fn(class_weight))))
+    example = {"input": X[0].tolist(), "labels": y[0].tolist()}
+    example["weights"] = weights[0].numpy().tolist()
+    example["class_weights"] = [class_weight[c] for c in sorted(class_weight)]
+    return {**said, "example": example}
+
+
+def fit_said(model, x, y, class_weight: dict) -> str:
+    """One epoch of model.fit with class_weight: what Keras says, and where it raised."""
+    import traceback
+
     try:
-        model.fit(X, np.eye(args.vocab + 1)[y], class_weight={1: 1.0}, epochs=1, verbose=0)
+        model.fit(x, y, class_weight=class_weight, epochs=1, verbose=0, shuffle=False)
     except Exception as e:  # as Keras words it: the last line that is not a graph node's name
         lines = [line.strip() for line in str(e).splitlines() if line.strip()]
         said = next((line for line in reversed(lines) if not line.startswith("[[")), "")
-        return f"refused: {type(e).__name__}: {said[:200]}"
-    return f"accepted by Keras {keras.__version__}: fit ran"
+        where = traceback.extract_tb(e.__traceback__)[-1].name
+        return f"refused: {type(e).__name__}: {said[:200]} (raised in {where})"
+    return "accepted: one epoch ran"
 
 
 def across(results: list, reduce):
     """Every float of the per-seed results reduced across seeds by `reduce`; the rest as the
     first seed has it."""
     first = results[0]
-    if isinstance(first, dict):
-        return {k: across([r[k] for r in results], reduce) for k in first}
+    if isinstance(first, dict):  # an example is one sequence: the first seed's, as it is
+        return {
+            k: first[k] if k == "example" else across([r[k] for r in results], reduce)
+            for k in first
+        }
     if isinstance(first, list):
         return [across(list(items), reduce) for items in zip(*results, strict=True)]
     return reduce(results) if isinstance(first, float) else first
@@ -350,6 +406,15 @@ def report(args, r: dict) -> str:
     print(f"  Padded: {plain['train']['padded_share']:.0%} of the training steps, ", end="")
     print(f"{plain['padded_share']:.0%} of the held-out. ", end="")
     print("; ".join(f"{name}: {how}" for name, how in RUNS.items()))
+    ig = r["ignore_class"]
+    gap = abs(ig["loss"] - ig["mask_loss"])
+    print(
+        f"\nNo mask, labels {IGNORED} on the padding and SparseCategoricalCrossentropy(ignore_"
+        f"class={IGNORED}), the mask run's trained weights:\n  held-out loss {ig['loss']:.6f}, "
+        f"the mask's {ig['mask_loss']:.6f} (difference {gap:.1e}); real steps (sklearn) "
+        f"{ig['real_step_accuracy']:.3f}, the mask's {mask['real_step_accuracy']:.3f}; "
+        f"metrics=['accuracy'] counts the {IGNORED} labels as wrong: {ig['reported_accuracy']:.3f}"
+    )
 
     cw, recall = r["class_weight"], r["class_weight"]["recall"]
     print(
@@ -357,9 +422,31 @@ def report(args, r: dict) -> str:
         f"output difference {r['td_vs_dense_max_difference']:.1e}\nOne-hot (samples, steps, K) "
         "targets with categorical_crossentropy and integer (samples, steps) targets with "
         f"sparse_categorical_crossentropy: largest loss difference "
-        f"{r['one_hot_vs_sparse_loss_difference']:.1e}\nclass_weight with one-hot 3D targets: "
-        f"{cw['one_hot_targets']}\n\nImbalanced variant (token 1 {cw['common_token_share']:.0%} "
-        "of the time): recall of each class on held-out real steps (scikit-learn's recall_score)"
+        f"{r['one_hot_vs_sparse_loss_difference']:.1e}\n\nclass_weight (scikit-learn's "
+        "balanced weights) with one-hot (samples, steps, K) targets, one epoch of model.fit:\n"
+        f"  NumPy arrays: {cw['numpy_arrays']}\n  tf.data.Dataset of the same arrays: "
+        f"{cw['tf_data']}"
+    )
+    if cw["example"]:
+        ex = cw["example"]
+        print(
+            "  The weight Keras' own map (make_class_weight_map_fn, what fit applies to a "
+            "dataset) gives each\n  step of the first sequence: its label's class weight, the "
+            "padding's too (class 0; the mask leaves it out)"
+        )
+        common.print_table(
+            ["step", *map(str, range(len(ex["input"])))],
+            [
+                ["input", *ex["input"]],
+                ["label", *ex["labels"]],
+                ["weight", *(f"{w:.2f}" for w in ex["weights"])],
+            ],
+        )
+        weights = ", ".join(f"{c}: {w:.2f}" for c, w in enumerate(ex["class_weights"]))
+        print(f"  class weights: {weights}")
+    print(
+        f"\nImbalanced variant (token 1 {cw['common_token_share']:.0%} of the time): recall of "
+        "each class on held-out real steps (scikit-learn's recall_score)"
     )
     common.print_table(
         ["class", "share of labels", "unweighted", "per-step weights (balanced)"],
@@ -373,20 +460,30 @@ def report(args, r: dict) -> str:
     rare = range(2, len(cw["class_share"]))  # the tokens other than the common one
     before, after = (min(recall[k][c] for c in rare) for k in recall)
     padded = (
-        f"the {plain['padded_share']:.0%} padded steps, {plain['padded_step_accuracy']:.0%} right"
+        f"the {plain['padded_share']:.0%} padded steps {plain['padded_step_accuracy']:.0%} right"
         if plain["padded_share"] > 0
         else "no step is padded at these lengths"
     )
+    refused = cw["numpy_arrays"].split(": ")
+    numpy_said = f"{refused[0]} ({refused[1]})" if refused[0] == "refused" else refused[0]
+    tf_said = cw["tf_data"].split(":")[0]
+    if cw["example"]:
+        ex = cw["example"]
+        by_class = np.allclose(ex["weights"], np.array(ex["class_weights"])[ex["labels"]])
+        tf_said += ", each step weighted by its label's class" if by_class else ", not by class"
+    holds = f"seeds {seeds[0]}-{seeds[-1]} (medians)" if spread else f"seed {args.seed}"
     return (
-        "Answer: yes, a softmax at every step labels every step (TimeDistributed or a plain "
-        "Dense: the same outputs). Padded steps count unless masked: without a mask Keras "
-        f"reported {reported:.3f} held-out accuracy for {real:.3f} on the real steps "
-        f"({reported - real:+.3f}: {padded}); a mask reports the real steps' "
-        f"{mask['reported_accuracy']:.3f}, and so do 0 sample weights with weighted_metrics "
-        f"({weighted['weighted_accuracy']:.3f}) but not with metrics "
-        f"({weighted['reported_accuracy']:.3f}). class_weight with 3D targets: "
-        f"{cw['one_hot_targets'].split(':')[0]}; per-step weights took the rare tokens' lowest "
-        f"recall from {before:.2f} to {after:.2f}."
+        f"Answer: at {args.epochs} epochs, {holds}, on {args.backend}: yes, a softmax at every "
+        "step labels every step (TimeDistributed or a plain Dense: the same outputs). Padded steps "
+        "count in the accuracy Keras reports unless masked: without a mask "
+        f"{reported - real:+.3f} here (reported {reported:.3f} held-out, real steps {real:.3f}; "
+        f"{padded}); a mask reports the real steps' {mask['reported_accuracy']:.3f}, and so do "
+        f"0 sample weights with weighted_metrics ({weighted['weighted_accuracy']:.3f}) but not "
+        f"with metrics ({weighted['reported_accuracy']:.3f}); labels {IGNORED} with "
+        f"ignore_class={IGNORED} give the mask's loss (difference "
+        f"{gap:.1e}). class_weight with 3D targets: NumPy arrays "
+        f"{numpy_said}, a tf.data.Dataset {tf_said}; the rare tokens' lowest held-out recall "
+        f"was {before:.2f} unweighted, {after:.2f} with balanced per-step weights."
     )
 
 

@@ -376,10 +376,12 @@ def validate(script: str | None, args: argparse.Namespace) -> argparse.Namespace
             f"argument --batch-size: must be from 1 to {samples} (the number of samples "
             f"at --length {args.length}), got {args.batch_size}"
         )
-    check_memory(
+    weights = common.model_params(script, args.length, args.units)
+    check_memory(  # at 82,600 units it is the weights: 4 gates x units**2 recurrent ones
         "--length/--units",
         estimate_memory(script, args.length, args.units),
-        f"length {args.length} with {args.units} units needs",
+        f"length {args.length} with {args.units} units, {weights:,} weights "
+        f"(4 x {args.units}**2 of them recurrent), needs",
         "pass a smaller --units (e.g. --units 5; units default to the length) or --length",
     )
     args.custom = args.values is not None or (args.length, args.units) != (

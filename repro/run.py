@@ -78,7 +78,7 @@ def run_program(main) -> None:
         if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO) or e.filename is not None:
             raise  # a file of its own (those name themselves): not this case
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing for Python to fail on at exit
-        print(f"error: cannot write the output: {e.strerror}", file=sys.stderr)
+        print(f"error: cannot write to standard output: {e.strerror}", file=sys.stderr)
         status = 1
     sys.exit(status)
 

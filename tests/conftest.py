@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-import common
-
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPTS = {  # the article's sections and their scripts
@@ -39,6 +37,9 @@ OWN_DATA = {  # the questions with data or studies of their own
     "forecast": "questions/forecast.py",
     "label_steps": "questions/label_steps.py",
     "echo_or_memorise": "questions/echo_or_memorise.py",
+    "no_dense": "questions/no_dense.py",
+    "sequence_label": "questions/sequence_label.py",
+    "bidirectional": "questions/bidirectional.py",
 }
 ALL_SCRIPTS = {**ECHO_SCRIPTS, **OWN_DATA}
 QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
@@ -51,6 +52,9 @@ QUICK_FLAGS = {  # the quick runs' own flags (after --epochs QUICK_EPOCHS): othe
     "forecast": ["--window", "3", "--horizon", "2", "--epochs", "5"],
     "label_steps": ["--epochs", "2", "--samples", "64"],
     "echo_or_memorise": ["--seeds", "2", "--epochs", "5", "--sequences", "20"],
+    "no_dense": ["--seeds", "2", "--epochs", "20"],
+    "sequence_label": ["--steps", "4", "--samples", "64", "--seeds", "2", "--units", "4"],
+    "bidirectional": ["--seeds", "3", "--length", "4", "--units", "3"],
 }
 # The quick tier starts this one as a user does, `python SCRIPT`; the others run through
 # main(argv) in the test's process, as a notebook runs them: what they print to sys.stdout and
@@ -120,23 +124,6 @@ def said_out_of_turn(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if re.search(pattern, line)]
 
 
-def default_runs_on(backend: str, folder: Path, again=("many_to_many",), also=()) -> dict:
-    """Each script at its defaults with --check and --json (the article's, and those in `also`),
-    plus a second run of the scripts in `again` with the same flags (for the determinism tests),
-    all started together."""
-    jobs = {}
-    for name in [*SCRIPTS, *also, *(f"again {script}" for script in again)]:
-        script = name.removeprefix("again ")
-        json_path = str(folder / f"{name.replace(' ', '_')}.json")
-        jobs[name] = ((script, "--backend", backend, "--check", "--json", json_path), {})
-    procs = run_all(jobs)
-    results = {}
-    for name, proc in procs.items():
-        path = folder / f"{name.replace(' ', '_')}.json"
-        results[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
-    return results
-
-
 def script_module(path: str):
     """The module of a script, by its path from the project root: questions/state.py -> ..."""
     return importlib.import_module(path.removesuffix(".py").replace("/", "."))
@@ -179,45 +166,24 @@ def quick_run_fixture(name: str):
     return fixture
 
 
-QUESTION_FIELDS = [  # every question's JSON, in this order (repro.run.conclude)
-    *("script", "question", "config", "backend", "floatx", "versions", "answer"),
-    *("check_passed", "results", "seconds"),
-]
+def rendered(name: str, tmp_path_factory) -> tuple:
+    """(the process, its JSON as written, the page's text) of repro.pages' page `name`, rendered
+    into the session's folder once, whatever the file or worker that asks: the first renders it
+    under a lock, the others read what it left (pytest-xdist's recipe for a fixture run once)."""
+    from filelock import FileLock
 
+    from repro import pages
 
-def ended_well(name: str, proc, result) -> None:
-    """What every script's quick run must show, with --check: status 0 when the check passed,
-    else 1 with the reason as the last line of stderr; no traceback or warning on stderr; a
-    question's JSON with the shared fields, its Answer: line the last of stdout."""
-    assert said_out_of_turn(proc.stderr) == []
-    assert result["script"] == ALL_SCRIPTS[name]
-    if result["check_passed"]:
-        assert proc.returncode == 0, proc.stderr
-    else:
-        assert proc.returncode == 1 and proc.stderr.splitlines()[-1].startswith("check failed")
-    if name not in SCRIPTS:
-        assert list(result) == QUESTION_FIELDS
-        assert proc.stdout.splitlines()[-1] == result["answer"]
-        assert result["answer"].startswith("Answer: ")
-
-
-def echoed_and_recorded(name: str, proc, result) -> None:
-    """What an echo script's quick run must show (the article's and the questions that train its
-    models): only its timings on stderr; the printed predictions the JSON's; a falling loss of
-    QUICK_EPOCHS epochs; Keras' counts the formulas' at the run's length and units; the targets
-    the echo sequence; the article's summary and side-by-side block from its scripts alone."""
-    record = result if name in SCRIPTS else result["results"]
-    said = proc.stderr.splitlines()[: None if result["check_passed"] else -1]  # less its reason
-    assert len(said) == 1 and re.fullmatch(r"seconds: fit [\d.]+", said[0])  # TensorFlow's: none
-    assert record["printed"] == printed_predictions(proc.stdout)
-    assert record["printed"] == [common.fmt(p) for p in record["predictions"]]
-    history = record["loss_history"]
-    assert len(history) == QUICK_EPOCHS and history[-1] < history[0]
-    section = name if name in SCRIPTS else QUESTIONS[name][1]
-    length, units = result["config"]["length"], result["config"]["units"]
-    outputs = length if section == "many_to_one" else 1
-    counts = [common.lstm_params(1, units), common.dense_params(units, outputs)]
-    assert [r["params"] for r in record["layers"]] == counts
-    assert record["targets"] == [float(v) for v in common.echo_sequence(length)]
-    assert ("Side by side" in proc.stdout) == (name in SCRIPTS)  # the article's, or another size
-    assert ("Model: " in proc.stdout) == (name in SCRIPTS)  # the summary, before training
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "rendered"
+    folder.mkdir(exist_ok=True)
+    page = next(p for p in pages.PAGES if p.name == name)
+    saved = folder / f"{name}.run.json"
+    with FileLock(str(folder / f"{name}.lock")):
+        if not saved.exists():
+            proc, data, text = pages.render(page, folder)
+            run = {"args": proc.args, "code": proc.returncode, "out": proc.stdout}
+            saved.write_text(json.dumps({**run, "err": proc.stderr, "data": data, "text": text}))
+    s = json.loads(saved.read_text())
+    proc = subprocess.CompletedProcess(s["args"], s["code"], s["out"], s["err"])
+    return proc, s["data"], s["text"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import common
-from conftest import ROOT, SCRIPTS, default_runs_on, printed_predictions, run_script
+from conftest import ROOT, SCRIPTS, printed_predictions, run_all, run_script
 from repro.backend import BACKENDS
 from repro.cli import DEFAULT_SEEDS
 
@@ -32,6 +32,23 @@ LAYERS = {  # Keras 3's names and output shapes for the article's three models, 
     "many_to_one": [("lstm", "(None, 5)"), ("dense", "(None, 5)")],
     "many_to_many": [("lstm", "(None, 5, 5)"), ("time_distributed", "(None, 5, 1)")],
 }
+
+
+def default_runs_on(backend: str, folder, again=("many_to_many",), also=()) -> dict:
+    """Each script at its defaults with --check and --json (the article's, and those in `also`),
+    plus a second run of the scripts in `again` with the same flags (for the determinism tests),
+    all started together."""
+    jobs = {}
+    for name in [*SCRIPTS, *also, *(f"again {script}" for script in again)]:
+        script = name.removeprefix("again ")
+        json_path = str(folder / f"{name.replace(' ', '_')}.json")
+        jobs[name] = ((script, "--backend", backend, "--check", "--json", json_path), {})
+    procs = run_all(jobs)
+    results = {}
+    for name, proc in procs.items():
+        path = folder / f"{name.replace(' ', '_')}.json"
+        results[name] = (proc, json.loads(path.read_text()) if path.exists() else None)
+    return results
 
 
 @pytest.fixture(scope="module", params=OTHER_BACKENDS)

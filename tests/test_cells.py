@@ -7,15 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from conftest import (
-    QUICK_FLAGS,
-    ROOT,
-    ended_well,
-    quick_run_fixture,
-    run_main,
-    run_script,
-    said_out_of_turn,
-)
+from checks import ended_well
+from conftest import QUICK_FLAGS, ROOT, quick_run_fixture, run_main, run_script, said_out_of_turn
 from questions import cells
 
 
@@ -88,4 +81,4 @@ def test_the_readme_row_gives_the_one_to_one_counts():
     readme = (ROOT / "README.md").read_text()
     row = next(line for line in readme.splitlines() if "`python questions/cells.py" in line)
     for cell in cells.CELLS:
-        assert f"{cell} {cells.cell_params(cell, 1, 5)}" in row
+        assert f"{cell} {cells.GATES[cell]} ({cells.cell_params(cell, 1, 5)})" in row

@@ -1,23 +1,72 @@
-"""The slow tier's default runs on TensorFlow: each article script twice at its defaults and the
-questions that train the article's models, each in a process of its own with --check and --json,
-as the README runs them; every test that reads them lives here, so they run once."""
+"""The slow tier's default runs on TensorFlow, as the README runs them: every rendered page
+(repro/pages.py) that takes under about 30 s, each in a process of its own with --check, --json
+and --plot, compared byte for byte with its stored page when the installed versions are the ones
+it records; and the article's scripts a second time, for the same bytes. Other files read these
+runs through conftest.rendered, so each runs once."""
 
+import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from test_scripts import EXPECTED_COUNTS, parameter_check_rows
 
 import common
-from conftest import QUESTIONS, SCRIPTS, default_runs_on, printed_predictions
+from conftest import QUESTIONS, SCRIPTS, printed_predictions, rendered
+from repro import pages
 
 pytestmark = pytest.mark.slow  # the article's settings: seconds of training each
+
+PAGE_OF = {
+    "one_to_one": "one_to_one",
+    "many_to_one": "many_to_one",
+    "many_to_many": "many_to_many_td",
+}
+PAGE_OF.update(td_or_dense="td_or_dense", state="state")
+QUICK = [p for p in pages.PAGES if p.quick]
+STORED = pages.FOLDER
 
 
 @pytest.fixture(scope="module")
 def default_runs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tensorflow")
-    return default_runs_on("tensorflow", folder, again=SCRIPTS, also=QUESTIONS)
+    """Script name -> (its process, its JSON as written) for the article's scripts and the
+    questions that train their models, and "again NAME" for the article's second runs; first
+    every quick page, two at a time (one command per core)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda p: rendered(p.name, tmp_path_factory), QUICK))
+    runs = {name: rendered(page, tmp_path_factory)[:2] for name, page in PAGE_OF.items()}
+    articles = [p for p in QUICK if p.name in ("one_to_one", "many_to_one", "many_to_many_td")]
+    again = pages.render_all(articles, tmp_path_factory.mktemp("again"))
+    for name in SCRIPTS:
+        runs[f"again {name}"] = again[PAGE_OF[name]][:2]
+    return runs
+
+
+def differing_versions(page, data) -> list[str]:
+    """The libraries whose version differs from the one the stored page was rendered with."""
+    stored = json.loads((STORED / f"{page.name}.json").read_text())
+    ours, theirs = data["versions"], stored["versions"]
+    return [
+        f"{k} {theirs.get(k)} (stored) vs {ours.get(k)} (here)"
+        for k in sorted(set(ours) | set(theirs))
+        if ours.get(k) != theirs.get(k)
+    ]
+
+
+@pytest.mark.parametrize("page", QUICK, ids=lambda p: p.name)
+def test_each_page_is_what_its_command_prints_now(page, default_runs, tmp_path_factory):
+    """The stored page and JSON are the bytes a run gives today: a figure changed in a script
+    without rendering its page again fails here. With other versions than the page records,
+    the comparison is skipped, and the reason names them."""
+    proc, data, text = rendered(page.name, tmp_path_factory)
+    if data is not None:
+        differ = differing_versions(page, data)
+        if differ:
+            pytest.skip("rendered with other versions: " + "; ".join(differ))
+        slim = json.dumps(pages.slim(data), indent=2) + "\n"
+        assert slim == (STORED / f"{page.name}.json").read_text()
+    assert text == (STORED / f"{page.name}.md").read_text()
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import common
-from conftest import QUESTION_FIELDS, run_all, run_main, said_out_of_turn
+from checks import QUESTION_FIELDS
+from conftest import rendered, run_all, run_main, said_out_of_turn
 from questions import echo_or_memorise as eom
 
 SCRIPT = "questions/echo_or_memorise.py"
@@ -211,22 +212,19 @@ def test_check_fails_when_a_figure_contradicts_the_answer(quick):
 
 
 @pytest.mark.slow
-def test_the_default_run_memorises_on_the_ramp_and_echoes_on_random_sequences(tmp_path):
-    """The defaults with --check on TensorFlow, beside the article's scripts at seed 1: their
-    printed predictions are this run's seed-1 outputs for the ramp."""
+def test_the_default_run_memorises_on_the_ramp_and_echoes_on_random_sequences(tmp_path_factory):
+    """The README's run (conftest.rendered: once a session) on TensorFlow, beside the article's
+    scripts at seed 1: their printed predictions are this run's seed-1 outputs for the ramp."""
+    tmp_path = tmp_path_factory.mktemp("articles")
     runs = run_all(
         {
-            "question": ((SCRIPT, "--check", "--json", str(tmp_path / "q.json")), {}),
-            **{
-                s: ((s, "--seed", "1", "--json", str(tmp_path / f"{s}.json")), {})
-                for s in ("many_to_one", "many_to_many")
-            },
+            s: ((s, "--seed", "1", "--json", str(tmp_path / f"{s}.json")), {})
+            for s in ("many_to_one", "many_to_many")
         }
     )
-    proc = runs["question"]
+    proc, result, _ = rendered("echo_or_memorise", tmp_path_factory)
     assert proc.returncode == 0, proc.stderr
     assert said_out_of_turn(proc.stderr) == []
-    result = json.loads((tmp_path / "q.json").read_text())
     assert result["check_passed"] and proc.stdout.splitlines()[-1] == result["answer"]
     results = result["results"]
     assert results["seeds"] == [1, 2, 3, 4, 5]

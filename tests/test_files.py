@@ -450,5 +450,6 @@ def test_a_full_standard_output_is_one_line_not_a_traceback():
     done = subprocess.run(command, shell=True, cwd=ROOT, env=user_env(), capture_output=True)
     err = done.stderr.decode()
     assert done.returncode == 1
-    assert err.strip().splitlines()[-1] == "error: cannot write the output: No space left on device"
+    said = err.strip().splitlines()[-1]
+    assert said == "error: cannot write to standard output: No space left on device"
     assert "Traceback" not in err

@@ -2,13 +2,12 @@
 the recursive forecast against hand computations, the run's table and JSON, and bad input."""
 
 import argparse
-import json
 
 import numpy as np
 import pytest
 
-import conftest
-from conftest import ROOT, quick_run_fixture, run_script, said_out_of_turn
+import checks
+from conftest import ROOT, quick_run_fixture, rendered, said_out_of_turn
 from questions import forecast
 
 quick = quick_run_fixture("forecast")
@@ -112,7 +111,7 @@ def test_the_data_are_scaled_on_the_training_windows_and_drawn_apart():
 
 def test_the_quick_run_ends_well_and_draws_its_picture(quick):
     proc, result = quick
-    conftest.ended_well("forecast", proc, result)
+    checks.ended_well("forecast", proc, result)
     png = proc.folder / "forecast.png"
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert result["config"]["window"] == 3 and result["config"]["horizon"] == 2
@@ -165,9 +164,8 @@ def test_the_plotted_windows_are_held_out_windows_and_their_forecasts(quick):
 
 @pytest.fixture(scope="module")
 def default_forecast(tmp_path_factory):
-    path = tmp_path_factory.mktemp("forecast") / "f.json"
-    proc = run_script("questions/forecast.py", "--check", "--json", str(path), "--verbose", "0")
-    return proc, json.loads(path.read_text())
+    """The README's run, rendered once a session (conftest.rendered; its page, docs/runs/)."""
+    return rendered("forecast", tmp_path_factory)[:2]
 
 
 @pytest.mark.slow

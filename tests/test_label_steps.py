@@ -10,14 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import (
-    QUICK_FLAGS,
-    ROOT,
-    ended_well,
-    quick_run_fixture,
-    run_script,
-    said_out_of_turn,
-)
+from checks import ended_well
+from conftest import QUICK_FLAGS, ROOT, quick_run_fixture, rendered, run_script, said_out_of_turn
 from questions import label_steps
 
 SCRIPT = "questions/label_steps.py"
@@ -37,8 +31,8 @@ quick_run = quick_run_fixture("label_steps")
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    """The defaults, with --check, as the README's row runs it."""
-    return run_with_json(tmp_path_factory.mktemp("default"), "--check")
+    """The README's run, rendered once a session (conftest.rendered; its page, docs/runs/)."""
+    return rendered("label_steps", tmp_path_factory)[:2]
 
 
 def test_sequences_are_padded_with_zeros_after_each_length():
@@ -95,6 +89,18 @@ def test_the_mask_keeps_a_padded_steps_label_out_of_the_loss(models):
     assert keras_loss(plain, X, relabeled, zero_on_padding) == keras_loss(
         plain, X, y, zero_on_padding
     )
+
+
+def test_ignore_class_on_labels_minus_1_gives_the_masks_loss_without_a_mask(models):
+    """No mask, padded steps labeled -1, ignore_class=-1, the masked model's weights: the loss is
+    the mask's (the padding comes after the real steps, whose outputs are then the same). Keras
+    averages each over the steps it keeps, in float32: equal to rounding."""
+    _, masked, X, y = models
+    args = argparse.Namespace(**vars(DATA), units=4, lr=0.01, samples=8)
+    ignoring = label_steps.build_model(args, mask=False, ignore_class=-1)
+    ignoring.set_weights(masked.get_weights())
+    minus_1 = np.where(X == 0, -1, y)
+    assert keras_loss(ignoring, X, minus_1) == pytest.approx(keras_loss(masked, X, y), rel=1e-6)
 
 
 def test_timedistributed_and_dense_heads_agree_with_the_same_weights(models):
@@ -199,7 +205,10 @@ def test_the_json_file_has_the_issues_keys(quick_run):
     for key in ("one_hot_vs_sparse_loss_difference", "td_vs_dense_max_difference"):
         assert isinstance(r[key], float)
     cw = r["class_weight"]
-    assert cw["one_hot_targets"].startswith(("refused: ", "accepted by Keras"))
+    assert cw["numpy_arrays"].startswith(("refused: ", "accepted"))
+    assert cw["tf_data"].startswith(("refused: ", "accepted", "not tried on "))
+    for key in ("loss", "mask_loss", "reported_accuracy", "real_step_accuracy"):
+        assert isinstance(r["ignore_class"][key], float)
     assert len(cw["recall"]["unweighted"]) == len(cw["recall"]["per_step_weights"]) == 5
     assert r["example"]["input"][0] != 0 and r["example"]["labels"][0] == 0
     assert "range" not in r and "per_seed" not in r  # one seed
@@ -232,7 +241,9 @@ def test_check_fails_in_one_line_when_training_is_too_short(quick_run):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("check failed: the masked run's")
     assert result["check_passed"] is False
-    assert proc.stdout.strip().splitlines()[-1].startswith("Answer: yes, a softmax")
+    config = result["config"]
+    held = f"Answer: at {config['epochs']} epochs, seed {config['seed']}, on {result['backend']}: "
+    assert proc.stdout.strip().splitlines()[-1].startswith(held + "yes, a softmax")
     assert proc.stdout.strip().splitlines()[-1] == result["answer"]
 
 
@@ -259,6 +270,58 @@ def test_balanced_step_weights_are_scikit_learns_class_weights_on_the_real_steps
     assert (weights[X == 0] == 0).all()
 
 
+def imbalanced_training_set(config: dict):
+    """The quick run's imbalanced training sequences, drawn again from its seed."""
+    args = argparse.Namespace(**{k: config[k] for k in ("vocab", "min_length", "max_length")})
+    args.samples = config["samples"]
+    (X, y), _ = label_steps.imbalanced(args, label_steps.data(args, config["seed"]).rng)
+    return X, y
+
+
+def test_numpy_arrays_with_class_weight_and_3d_targets_raise_a_type_error(quick_run):
+    """Keras' array adapter makes one weight per sample, int() of a row of labels: a TypeError
+    on every backend (the NumPy conversion is the same)."""
+    _, result = quick_run
+    said = result["results"]["class_weight"]["numpy_arrays"]
+    assert said.startswith("refused: TypeError: "), said
+    assert said.endswith("(raised in class_weight_to_sample_weights)")
+
+
+def test_a_tf_dataset_with_class_weight_weights_each_step_by_its_labels_class(quick_run):
+    """On TensorFlow: fit accepts the dataset, and the weights Keras' map gives the first
+    sequence's steps are the balanced class weights, counted here by hand, at each step's label
+    (the padding's label, 0, too). Elsewhere the run says it did not try."""
+    _, result = quick_run
+    cw = result["results"]["class_weight"]
+    if result["backend"] != "tensorflow":
+        assert cw["tf_data"] == f"not tried on {result['backend']}" and cw["example"] is None
+        return
+    assert cw["tf_data"] == "accepted: one epoch ran"
+    X, y = imbalanced_training_set(result["config"])
+    labels = y[X != 0]  # the real steps' labels: class c weighs n / (classes present x count_c)
+    counts = np.bincount(labels, minlength=result["config"]["vocab"] + 1)
+    by_hand = len(labels) / (np.count_nonzero(counts) * np.maximum(counts, 1)) * (counts > 0)
+    example = cw["example"]
+    assert example["input"] == X[0].tolist() and example["labels"] == y[0].tolist()
+    np.testing.assert_allclose(example["class_weights"], by_hand, rtol=1e-6)
+    np.testing.assert_allclose(example["weights"], by_hand[y[0]], rtol=1e-6)
+    assert len(set(y[0].tolist())) > 1  # 0 at the first step, tokens after it
+
+
+def test_ignore_class_reports_the_masks_loss_and_counts_minus_1_as_wrong(quick_run):
+    """The run's own figures: the ignore_class loss is the mask's to float32 rounding, its real
+    steps' accuracy is the mask's, and metrics= accuracy counts every -1 label as wrong."""
+    _, result = quick_run
+    r = result["results"]
+    ignored, mask = r["ignore_class"], {run["name"]: run for run in r["runs"]}["mask"]
+    assert ignored["loss"] == pytest.approx(ignored["mask_loss"], rel=1e-6)
+    assert ignored["mask_loss"] == pytest.approx(mask["loss"], rel=1e-6)
+    assert ignored["real_step_accuracy"] == mask["real_step_accuracy"]
+    real_share = 1 - ignored["padded_share"]
+    expected = real_share * ignored["real_step_accuracy"]
+    assert ignored["reported_accuracy"] == pytest.approx(expected, abs=1e-5)
+
+
 def test_check_needs_mask_and_weights_to_agree():
     def figures(mask: float, weighted: float) -> dict:
         accuracies = {"no_mask": 0.5, "mask": mask, "sample_weight": weighted}
@@ -277,6 +340,8 @@ def test_across_gives_medians_and_ranges_of_every_figure():
         "s": "x",
     }
     assert label_steps.across(per_seed, lambda v: [min(v), max(v)])["b"] == [[0.0, 2.0], [4.0, 8.0]]
+    examples = [{"example": {"weights": [1.0, 2.0]}}, {"example": {"weights": [3.0, 4.0]}}]
+    assert label_steps.across(examples, min) == examples[0]  # one sequence, the first seed's
 
 
 @pytest.mark.slow

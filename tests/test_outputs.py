@@ -168,3 +168,76 @@ def test_a_keras_json_keras_refuses_is_one_line_and_exit_2(tmp_path, text, words
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"error: cannot import keras: {tmp_path / 'keras.json'} ")
     assert words in done.stderr and done.stderr.endswith("; fix the file or remove it\n")
+
+
+# --- what the run is told to do, checked with the flags (no training: each exits at once) -------
+
+
+def test_the_same_file_for_json_and_plot_is_refused_by_name_or_through_a_link(tmp_path):
+    (tmp_path / "alias.png").symlink_to(tmp_path / "x.png")
+    for plot in ("x.png", "alias.png"):
+        err = refused(run("--json", "x.png", "--plot", plot, cwd=tmp_path), "--plot")
+        assert "is the --json file too" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.png"]  # nothing written
+
+
+def test_an_empty_plot_path_is_refused_as_an_empty_json_path_is():
+    assert "an empty path" in refused(run("--plot", ""), "--plot")
+
+
+def test_a_timedistributed_length_is_refused_in_every_script_that_trains_one(tmp_path):
+    """td_or_dense.py --train trains the TimeDistributed head whatever --head says; cells.py's
+    many-to-many has one too: both refuse the length many_to_many_td.py refuses, at once."""
+    for script, argv in [
+        (
+            "questions/td_or_dense.py",
+            ["--head", "dense", "--length", "1200", "--units", "2", "--train"],
+        ),
+        ("questions/cells.py", ["--length", "1500", "--units", "2"]),
+    ]:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), *argv], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout) == (2, "") and done.stderr.count("\n") == 1
+        assert "argument --length: at " in done.stderr and "TimeDistributed" in done.stderr
+
+
+def test_a_keras_backend_that_is_not_installed_blames_the_variable_not_a_flag(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['jax'] = None\n")
+    env = dict(user_env(), KERAS_BACKEND="jax", PYTHONPATH=str(tmp_path))
+    done = run(env=env)
+    assert (done.returncode, done.stdout, done.stderr.count("\n")) == (2, "", 1)
+    assert "KERAS_BACKEND=jax: jax is not installed" in done.stderr
+    assert "--backend" not in done.stderr
+
+
+def test_check_means_the_questions_own_answer_in_their_help():
+    for script in ("questions/state.py", "questions/cells.py", "questions/td_or_dense.py"):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True
+        )
+        text = " ".join(done.stdout.split())
+        assert "if the answer does not hold" in text and "MISMATCH" not in text
+
+
+@pytest.mark.slow  # trains twice, in a TensorFlow process of its own
+def test_sys_stdout_is_given_back_after_a_failed_json_dash_run_in_plain_python(tmp_path):
+    """A plain Python caller (no IPython): a --json - run that diverges, then another one; the
+    second one's JSON reaches stdout, and print() after both goes to stdout."""
+    code = (
+        "import sys, many_to_one\n"
+        "try:\n"
+        "    many_to_one.main(['--epochs', '20', '--lr', '1e30', '--json', '-'])\n"
+        "except SystemExit as e:\n"
+        "    print('first exited', e.code, file=sys.stderr)\n"
+        "assert sys.stdout is sys.__stdout__, sys.stdout\n"
+        "many_to_one.main(['--epochs', '3', '--verbose', '0', '--json', '-'])\n"
+        "print('after')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first exited 1" in done.stderr
+    document, after = done.stdout.rsplit("}\n", 1)
+    assert json.loads(document + "}")["config"]["epochs"] == 3 and after == "after\n"

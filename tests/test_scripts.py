@@ -10,16 +10,8 @@ import pytest
 import common
 import many_to_one
 import one_to_one
-from conftest import (
-    QUICK_FLAGS,
-    SCRIPTS,
-    echoed_and_recorded,
-    ended_well,
-    printed_predictions,
-    quick_run,
-    run_main,
-    run_script,
-)
+from checks import echoed_and_recorded, ended_well
+from conftest import QUICK_FLAGS, SCRIPTS, printed_predictions, quick_run, run_main, run_script
 
 EXPECTED_COUNTS = {  # from the formulas, layer by layer
     "one_to_one": [common.lstm_params(1, 5), common.dense_params(5, 1)],

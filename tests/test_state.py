@@ -8,7 +8,8 @@ import pytest
 
 import common
 import one_to_one
-from conftest import QUICK_FLAGS, echoed_and_recorded, ended_well, quick_run_fixture
+from checks import echoed_and_recorded, ended_well
+from conftest import QUICK_FLAGS, quick_run_fixture
 from questions import state
 from repro import training
 from repro.backend import seed_everything

@@ -10,11 +10,10 @@ import pytest
 
 import common
 import many_to_many_td
+from checks import echoed_and_recorded, ended_well
 from conftest import (
     QUICK_FLAGS,
     ROOT,
-    echoed_and_recorded,
-    ended_well,
     printed_predictions,
     quick_run_fixture,
     run_main,
