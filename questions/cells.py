@@ -174,7 +174,12 @@ def plots_of(rows: list[dict], backend: str):
 
 ## Flags: the article scripts', and --cell
 
-SHARED = cli.seeds_by_backend(SEEDS, "seeds per cell and section, from --seed on ({})")
+SHARED = {
+    **cli.seeds_by_backend(SEEDS, "seeds per cell and section, from --seed on ({})"),
+    "verbose": {
+        "help": "not used: the studies train quietly, a line per cell and section on stderr"
+    },
+}
 
 
 def add_arguments(parser) -> None:

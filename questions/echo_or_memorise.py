@@ -337,6 +337,7 @@ def answer(args, results: dict, named: str) -> str:
     spread = s[o]["ramp"]["same_value_spread"]
     same = "the same output" if spread == 0 else f"outputs at most {spread:.1g} apart"
     random = ", ".join(f"{name} {learnt(name)} ({med(name, 'random')})" for name in (o, m1, mm))
+    beyond = ", ".join(med(name, "random", "beyond") for name in (o, m1, mm))
     return (
         f"Answer: trained on the one sequence 0.0-0.8, {m1} ({epochs(m1)}) memorises it "
         f"(fed sequences in 0-1 it never saw, its outputs are "
@@ -348,7 +349,8 @@ def answer(args, results: dict, named: str) -> str:
         "value anywhere) "
         f"and echoes in 0-1 ({med(o, 'ramp')}) but drifts beyond ({med(o, 'ramp', 'beyond')} at "
         f"1.0-1.8). Trained on {args.sequences} random sequences for {args.epochs} epochs: "
-        f"{random} from the input (mean |difference| per value, median of {named})."
+        f"{random} from the input in 0-1, and drift beyond it ({beyond} at 1.0-1.8) (mean "
+        f"|difference| per value, median of {named})."
     )
 
 

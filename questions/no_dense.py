@@ -283,10 +283,11 @@ def answer(args, results: dict, named: str) -> str:
             f"({full['params']} weights)"
         )
 
-    can = any(by[s, "no_head"]["reproduced"] for s in SECTIONS)
+    can = [s for s in SECTIONS if by[s, "no_head"]["reproduced"]]
     less = all(by[s, "no_head"]["reproduced"] < by[s, "head"]["reproduced"] for s in SECTIONS)
-    lead = "it can, with one LSTM unit per output," if can else "in none of these runs; at best"
+    lead = "in none of these runs; at best"
     if can:
+        lead = f"with one LSTM unit per output it can ({', '.join(can)} reproduced without it),"
         lead += " less often than with the head, and" if less else " but"
     heads = "/".join(str(by[s, "head"]["params"] - lstm_weights(by[s, "head"])) for s in SECTIONS)
     return (

@@ -21,7 +21,7 @@ import numpy as np
 import common
 import many_to_one
 import one_to_one
-from repro import training
+from repro import plots, training
 from repro.backend import seed_everything
 from repro.run import Run, conclude, echo_record, run_program, start
 
@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["many_to_one"] = many_to_one_moved(args)
         record = echo_record(run, one_to_one.build_model)
         answer = report(figures)
-        return conclude(args, answer, {**record, **figures}, failed(figures), run.draw, run.seconds)
+        draw = picture(figures)  # draw(path), with --plot
+        return conclude(args, answer, {**record, **figures}, failed(figures), draw, run.seconds)
 
 
 ## Report
@@ -215,6 +216,44 @@ def report(m: dict) -> str:
         f"{m['lstm_weights']} weights train (the recurrent kernel's largest change "
         f"{many['recurrent_kernel_max_change']:.2g})."
     )
+
+
+def picture(m: dict):
+    """draw(path): which LSTM weights never moved, per matrix and gate, in one-to-one and in
+    many-to-one (the share unchanged, and the count)."""
+
+    def draw(path: str) -> None:
+        fig, axes = plots.figure(1, 2, height=3.2)
+        many = m["many_to_one"]
+        runs = [("one-to-one (1 step)", m["parts"])]
+        runs.append((f"many-to-one ({many['steps']} steps)", many["parts"]))
+        for ax, (name, parts) in zip(axes, runs, strict=True):
+            cell = {(r["part"], r["gate"]): r for r in parts}
+            share = [
+                [cell[p, g]["unchanged"] / cell[p, g]["weights"] for g in common.LSTM_GATES]
+                for p in PARTS
+            ]
+            ax.imshow(share, vmin=0, vmax=1, cmap="Greys")
+            for i, part in enumerate(PARTS):
+                for j, gate in enumerate(common.LSTM_GATES):
+                    r = cell[part, gate]
+                    ax.text(
+                        j,
+                        i,
+                        f"{r['unchanged']}/{r['weights']}",
+                        ha="center",
+                        va="center",
+                        color="white" if share[i][j] > 0.5 else "black",
+                    )
+            ax.set_xticks(range(len(common.LSTM_GATES)), common.LSTM_GATES)
+            ax.set_xlabel("gate")
+            ax.set_yticks(range(len(PARTS)), PARTS)
+            unchanged = sum(r["unchanged"] for r in parts)
+            ax.set_title(f"{name}: {unchanged}/{sum(r['weights'] for r in parts)} never moved")
+        fig.suptitle("LSTM weights training never moved, per matrix and gate (dark: unchanged)")
+        plots.save(path, fig)
+
+    return draw
 
 
 def failed(m: dict) -> str | None:

@@ -217,7 +217,7 @@ def build_parser(
         "--plot",
         metavar="PATH",
         help="also draw what the run found to a PNG"
-        if question and not section
+        if question
         else "also draw the loss curve and predictions to a PNG",
     )
     add(
@@ -230,7 +230,8 @@ def build_parser(
     add(
         "--check",
         action="store_true",
-        help="exit with status 1 if the answer does not hold (the script's description says when)"
+        help="exit with status 1 if the run's figures do not support its Answer: line (the line "
+        "before the exit says which)"
         if question
         else "exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
     )
@@ -325,12 +326,19 @@ def _check_backend(backend: str, asked: str | None) -> None:
         found = importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
         found = False
-    if not found:  # blame what chose it: the flag, or the environment variable
-        where = "argument --backend" if asked else f"KERAS_BACKEND={backend}"
+    if not found:  # blame what chose it: the flag, the environment variable, or the default
+        install = (
+            f"install it with 'pip install {'torch==2.13.0' if backend == 'torch' else package}'"
+        )
+        if asked:
+            raise UsageError(f"argument --backend: {backend} is not installed; {install}")
+        if os.environ.get("KERAS_BACKEND"):
+            raise UsageError(
+                f"KERAS_BACKEND={backend}: {backend} is not installed; {install}, or unset "
+                "KERAS_BACKEND"
+            )
         raise UsageError(
-            f"{where}: {backend} is not installed; install it with "
-            f"'pip install {'torch==2.13.0' if backend == 'torch' else package}'"
-            + ("" if asked else ", or unset KERAS_BACKEND")
+            f"{backend}, the default backend, is not installed; {install}, or pass --backend"
         )
 
 

@@ -189,6 +189,11 @@ def write_json(path: str, data: dict, stdout=None, flag: str = "--json") -> None
         write_output(path, lambda f: f.write(text.encode()), stdout, flag)
     except OutputFailed as e:
         raise OutputFailed(f"{e}; {_keep_elsewhere(path, text)}") from None
+    except OSError as e:  # standard output refused it (a full disk); a closed pipe ends quietly
+        if path != "-" or isinstance(e, BrokenPipeError):
+            raise
+        kept = _keep_elsewhere("results.json", text)
+        raise OutputFailed(f"{flag} - was not written: {e.strerror}; {kept}") from None
 
 
 def _keep_elsewhere(path: str, text: str) -> str:
@@ -224,7 +229,7 @@ def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> s
     if path == "-":
         return None if allow_stdout else "'-' (standard output) is only for --json"
     if not path:
-        return "an empty path; give a file name, or '-' for standard output"
+        return "an empty path; give a file name" + (", or '-' for standard output" * allow_stdout)
     if suffix and not path.lower().endswith(suffix):
         return f"{path!r} must end with {suffix}"
     if os.path.isdir(path):

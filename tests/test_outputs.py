@@ -217,7 +217,7 @@ def test_check_means_the_questions_own_answer_in_their_help():
             [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True
         )
         text = " ".join(done.stdout.split())
-        assert "if the answer does not hold" in text and "MISMATCH" not in text
+        assert "do not support its Answer: line" in text and "MISMATCH" not in text
 
 
 @pytest.mark.slow  # trains twice, in a TensorFlow process of its own
