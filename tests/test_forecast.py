@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import checks
-from conftest import ROOT, quick_run_fixture, rendered, said_out_of_turn
+from conftest import quick_run_fixture, rendered, said_out_of_turn
 from questions import forecast
 
 quick = quick_run_fixture("forecast")
@@ -218,17 +218,3 @@ def test_bad_input_is_one_line_before_keras(argv, says, capsys, monkeypatch):
     assert err.startswith("questions/forecast.py: error: ") and err.count("\n") == 1
     assert says in err
     assert "keras" not in sys.modules
-
-
-@pytest.mark.slow
-def test_the_readme_rows_quote_the_default_run(default_forecast):
-    """The README's answers give the ratios a default run prints (to two decimals)."""
-    _, result = default_forecast
-    framings = result["results"]["framings"]
-    ratio = {r["name"]: f"{r['mse_vs_persistence']:.2f}" for r in framings}
-    readme = (ROOT / "README.md").read_text().splitlines()
-    rows = [line for line in readme if "`python questions/forecast.py`" in line]
-    assert f"(ratio {ratio['echo']})" in rows[0]
-    assert f"next value out: {ratio['many_to_one']} of" in rows[0]
-    assert f"`TimeDistributed(Dense(1))` {ratio['shifted']} of" in rows[1]
-    assert f"(`LSTM -> Dense(1)`) {ratio['many_to_one']}," in rows[1]
