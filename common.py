@@ -179,6 +179,9 @@ def formula_params(layer, inputs: int | None = None) -> tuple[int, str]:
     inputs = layer.input.shape[-1] if inputs is None else inputs
     if name == "TimeDistributed":
         return formula_params(layer.layer, inputs)  # one Dense, shared by every step
+    if name == "Bidirectional":  # two LSTMs, one reading forward and one backward
+        count, text = formula_params(layer.forward_layer, inputs)
+        return 2 * count, f"2 x {text}"
     if name == "LSTM":
         units = layer.units
         return lstm_params(inputs, units), lstm_formula(inputs, units)

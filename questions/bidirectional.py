@@ -98,32 +98,6 @@ MODELS = {  # name -> what builds it; both are trained from the same seeds
 LABELS = {"article": "the article's LSTM", "bidirectional": "Bidirectional(LSTM)"}
 
 
-def formula(layer) -> tuple[int, str]:
-    """(count, worked formula) for a layer from its sizes: a Bidirectional LSTM is two LSTMs."""
-    if type(layer).__name__ == "Bidirectional":
-        inputs, units = layer.input.shape[-1], layer.forward_layer.units
-        return 2 * common.lstm_params(inputs, units), f"2 x {common.lstm_formula(inputs, units)}"
-    return common.formula_params(layer)  # LSTM, Dense, TimeDistributed(Dense)
-
-
-def layer_rows(model) -> list[dict]:
-    """Per layer: name, class, output shape, Keras' count and the formula's."""
-    rows = []
-    for layer in model.layers:
-        count, text = formula(layer)
-        rows.append(
-            {
-                "name": layer.name,
-                "class": type(layer).__name__,
-                "output_shape": str(tuple(layer.output.shape)),
-                "params": layer.count_params(),
-                "formula": text,
-                "formula_params": count,
-            }
-        )
-    return rows
-
-
 ## Train: each model from the same seeds, as many_to_many_td.py trains the article's
 
 
@@ -241,7 +215,7 @@ def record(args, y, trained: dict, heads: dict, sees: dict) -> dict:
     for name, t in trained.items():
         run, study = t["run"], t["study"]
         models[name] = {
-            "layers": layer_rows(t["model"]),
+            "layers": common.layer_rows(t["model"]),
             "count_params": t["model"].count_params(),
             "predictions": [float(p) for p in run.predictions],
             "printed": [common.fmt(p, run.digits) for p in run.predictions],

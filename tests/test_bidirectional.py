@@ -47,7 +47,7 @@ def test_counts_and_shapes_match_keras_weights(inputs, units, steps):
     assert shapes == one_direction * 2
     by_hand = 2 * sum(int(np.prod(s)) for s in one_direction)
     assert layer.count_params() == by_hand == 2 * common.lstm_params(inputs, units)
-    count, text = bidirectional.formula(layer)
+    count, text = common.formula_params(layer)
     assert count == by_hand and eval(text.replace(" x ", " * ")) == by_hand
     head = keras.layers.Dense(1)
     head(out)
@@ -55,7 +55,7 @@ def test_counts_and_shapes_match_keras_weights(inputs, units, steps):
 
 
 def test_the_article_sizes_give_280_and_11():
-    rows = bidirectional.layer_rows(bidirectional.build_model(model_args()))
+    rows = common.layer_rows(bidirectional.build_model(model_args()))
     assert [r["output_shape"] for r in rows] == ["(None, 5, 10)", "(None, 5, 1)"]
     assert [r["params"] for r in rows] == [r["formula_params"] for r in rows] == [280, 11]
     assert [r["class"] for r in rows] == ["Bidirectional", "TimeDistributed"]
