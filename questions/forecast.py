@@ -461,22 +461,19 @@ def plot(args, results: dict, path: str) -> None:
     dot = 4 if L + H <= 40 else 0  # a marker on every step while they stay apart
     seen, ahead = np.arange(-L + 1, 1), np.arange(1, H + 1)
     fig, axes = plots.figure(2, 2, height=7.5)
+
+    def framing(ax, x, y, name: str, one: bool, **label) -> None:  # a point each, or a line
+        color, marker = STYLE[name]
+        ms = 8 if one else dot * 1.25
+        ax.plot(x, y, marker=marker, ls="" if one else "-", ms=ms, color=color, alpha=0.85, **label)
+
     for ax, i in zip(axes.flat, range(len(ex["input"])), strict=False):
         ax.plot(seen, ex["input"][i], "o-", ms=dot, color="black", label="input window")
         future = dict(ms=dot * 1.5, color="black", mfc="white", lw=1.5, zorder=3)  # over the rest
         ax.plot(ahead, ex["future"][i], "o--", **future, label="true future")
         for name in NAMES:
-            pred, (color, marker), one = ex["forecasts"][name][i], STYLE[name], name in ONE_STEP
-            ax.plot(
-                ahead[: len(pred)],
-                pred,
-                marker=marker,
-                ls="" if one else "-",
-                ms=8 if one else dot * 1.25,
-                color=color,
-                alpha=0.85,
-                label=name,
-            )
+            pred = ex["forecasts"][name][i]
+            framing(ax, ahead[: len(pred)], pred, name, name in ONE_STEP, label=name)
         ax.axvspan(0.5, H + 0.5, color="0.93", zorder=0)  # the steps to forecast
         ax.xaxis.get_major_locator().set_params(integer=True)  # steps are whole numbers
         ax.set(
@@ -486,17 +483,8 @@ def plot(args, results: dict, path: str) -> None:
         )
     err = axes.flat[-1]
     for r in results["framings"]:
-        per, (color, marker) = r.get("mse_per_position", [r["mse"]]), STYLE[r["name"]]
-        one = len(per) == 1
-        err.plot(
-            range(1, len(per) + 1),
-            per,
-            marker=marker,
-            ls="" if one else "-",
-            ms=8 if one else dot * 1.25,
-            color=color,
-            alpha=0.85,
-        )
+        per = r.get("mse_per_position", [r["mse"]])
+        framing(err, range(1, len(per) + 1), per, r["name"], len(per) == 1)
     err.set_yscale("log")
     err.set(
         title=f"Held-out MSE at each step ahead (all {HELD_OUT} windows)",
