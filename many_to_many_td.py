@@ -30,23 +30,22 @@ def add_arguments(parser) -> None:
     )
 
 
-def build_model(args):
-    """LSTM(units, return_sequences=True) -> TimeDistributed(Dense(1)): one output per step."""
+def build_model(length: int = 5, n_neurons: int = 5, lr: float = 0.001, wrapped: bool = True):
+    """LSTM(n_neurons, return_sequences=True) -> TimeDistributed(Dense(1)): an output per step."""
     import keras  # imported here so that --help and bad input never wait for it
     from keras import layers
 
-    n_neurons = args.units  # the article's n_neurons = length (5)
     head = layers.Dense(1)
-    if args.head == "timedistributed":
+    if wrapped:  # the article's; without it, Dense(1) works on the last axis all the same
         head = layers.TimeDistributed(head)  # the same Dense applied to each step's output
     model = keras.Sequential(
         [
-            keras.Input(shape=(args.length, 1)),  # (time steps, features) of one sample
+            keras.Input(shape=(length, 1)),  # (time steps, features) of one sample
             layers.LSTM(n_neurons, return_sequences=True),  # an output for every step
             head,
         ]
     )
-    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(lr))
     return model
 
 
@@ -63,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
         ## Model
         run = Run(args, X, y)
-        model = build_model(args)
+        n_neurons = args.units  # the article's n_neurons = length (5)
+        wrapped = args.head == "timedistributed"
+        model = build_model(length, n_neurons, args.lr, wrapped)
         model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
         ## Train
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         result = model.predict(X, batch_size=n_batch, verbose=0)
         common.print_predictions(run.predicted(result), run.digits)
         run.extra["head"] = args.head  # with --head dense, the side-by-side expects a Dense there
-        return finish(run, build_model)
+        return finish(run, lambda: build_model(length, n_neurons, args.lr, wrapped))  # --seeds
 
 
 if __name__ == "__main__":

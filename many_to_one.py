@@ -18,20 +18,19 @@ from repro.run import Run, finish, run_program, start
 SCRIPT = "many_to_one"
 
 
-def build_model(args):
-    """LSTM(units) -> Dense(length): the last state in, the whole sequence out."""
+def build_model(length: int = 5, n_neurons: int = 5, lr: float = 0.001):
+    """LSTM(n_neurons) -> Dense(length): the last state in, the whole sequence out."""
     import keras  # imported here so that --help and bad input never wait for it
     from keras import layers
 
-    n_neurons = args.units  # the article's n_neurons = length (5)
     model = keras.Sequential(
         [
-            keras.Input(shape=(args.length, 1)),  # (time steps, features) of one sample
+            keras.Input(shape=(length, 1)),  # (time steps, features) of one sample
             layers.LSTM(n_neurons),  # only the state after the last step
-            layers.Dense(args.length),  # one output per time step, all from that state
+            layers.Dense(length),  # one output per time step, all from that state
         ]
     )
-    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(lr))
     return model
 
 
@@ -48,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
         ## Model
         run = Run(args, X, y)
-        model = build_model(args)
+        n_neurons = args.units  # the article's n_neurons = length (5)
+        model = build_model(length, n_neurons, args.lr)
         model.summary()  # before training: afterwards Keras 3 adds the optimizer's variables
 
         ## Train
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         ## Evaluate
         result = model.predict(X, batch_size=n_batch, verbose=0)
         common.print_predictions(run.predicted(result), run.digits)
-        return finish(run, build_model)
+        return finish(run, lambda: build_model(length, n_neurons, args.lr))  # --seeds
 
 
 if __name__ == "__main__":

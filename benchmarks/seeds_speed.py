@@ -1,7 +1,7 @@
 """Seeds per second in a reproduction study: one by one against together, per backend.
 
-A study trains its first seed as a single run, then the others. For every backend asked for
-(default: every installed one), a worker process does that first run and then times the others:
+For every backend asked for (default: every installed one), a worker process times
+repro.study.at_budgets training the article's model from many seeds:
   one by one   each seed in turn, the first seed's compiled loop reused (every backend);
   2 processes  the same in two worker processes at once, half the seeds each (TF and torch);
   together     every seed in one vectorized program, jax.vmap (JAX; its time includes replaying
@@ -29,51 +29,41 @@ from repro.backend import BACKENDS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def first_run(backend: str, script: str, argv: list[str]):
-    """The script's run under argv, trained: (its Run, its build_model)."""
-    from repro.cli import check_head_length
-    from repro.run import Run, start
-
-    module = importlib.import_module(common.SCRIPT_MODULES[script])
-    add_arguments = getattr(module, "add_arguments", None)
-    check = check_head_length if add_arguments else None  # many_to_many_td.py's --head
-    args = start(
-        module.SCRIPT, ["--backend", backend, "--verbose", "0", *argv], add_arguments, check
-    )
-    run = Run(args, *common.make_data(module.SCRIPT, args.length, args.sequence))
-    run.train(module.build_model(args))
-    return run, module.build_model
-
-
 def measure(backend: str, script: str, argv: list[str], seeds: int, one_by_one: int) -> dict:
     """Run in a process of its own (the backend is fixed once keras is imported)."""
     import numpy as np
 
     from repro import study
+    from repro.backend import import_keras
     from repro.compare import reproduced
 
-    run, build_model = first_run(backend, script, argv)
-    others = list(range(run.args.seed + 1, run.args.seed + seeds))
-    row = {"backend": backend, "script": script, "epochs": run.args.epochs}
+    epochs = int(argv[argv.index("--epochs") + 1]) if "--epochs" in argv else None
+    epochs = epochs or common.ARTICLE[script].epochs
+    import_keras(argparse.Namespace(backend=backend, seed=1, verbose=0))
+    module = importlib.import_module(common.SCRIPT_MODULES[script])
+    build = module.build_model  # the article's sizes, by its defaults
+    X, y = common.make_data(script, common.ARTICLE_LENGTH)
+    batch = common.ARTICLE[script].batch_size
+    targets = y.ravel()
+    row = {"backend": backend, "script": script, "epochs": epochs}
     start = time.perf_counter()
-    alone = list(study.train_one_by_one(run, build_model, others[:one_by_one]))
-    row["one_by_one"] = {"seeds": len(alone), "seconds": time.perf_counter() - start}
-    if not study.trains_together(run.args):
+    h1, p1 = study.at_budgets(
+        build, X, y, range(1, 1 + one_by_one), [epochs], batch, together=False
+    )
+    row["one_by_one"] = {"seeds": one_by_one, "seconds": time.perf_counter() - start}
+    if backend != "jax":
         return row
     start = time.perf_counter()
-    together = list(study.train_together(run, build_model, others))
-    row["together"] = {"seeds": len(together), "seconds": time.perf_counter() - start}
+    h2, p2 = study.at_budgets(build, X, y, range(1, 1 + seeds), [epochs], batch)
+    row["together"] = {"seeds": seeds, "seconds": time.perf_counter() - start}
     rel, abs_, verdicts = 0.0, 0.0, 0
-    targets, tolerance = run.targets, run.tolerance
-    for (s1, h1, p1), (s2, h2, p2) in zip(alone, together, strict=False):
-        assert s1 == s2
-        h1, h2 = np.asarray(h1), np.asarray(h2)
-        rel = max(rel, float(np.max(np.abs(h1 - h2) / np.abs(h1))))
-        abs_ = max(abs_, float(np.max(np.abs(np.asarray(p1) - np.asarray(p2)))))
-        p1, p2 = run.in_user_units(p1), run.in_user_units(p2)
-        verdicts += reproduced(p1, targets, tolerance) != reproduced(p2, targets, tolerance)
+    for a, b, x, z in zip(h1, h2, p1, p2, strict=False):
+        a, b = np.asarray(a), np.asarray(b)
+        rel = max(rel, float(np.max(np.abs(a - b) / np.abs(a))))
+        abs_ = max(abs_, float(np.max(np.abs(x - z))))
+        verdicts += reproduced(x.ravel(), targets) != reproduced(z.ravel(), targets)
     row["compared"] = {
-        "seeds": min(len(alone), len(together)),
+        "seeds": one_by_one,
         "max_relative_loss_difference": rel,
         "max_abs_prediction_difference": abs_,
         "verdicts_differing": verdicts,

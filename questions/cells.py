@@ -1,35 +1,69 @@
-"""Is it the same with a GRU or a SimpleRNN? The article's three models with each cell.
+"""Is it the same with a GRU or a SimpleRNN?
 
-Builds each of the article's three models (one-to-one, many-to-one, many-to-many) with an LSTM, a
-GRU and a SimpleRNN in place of the LSTM, counts each recurrent layer's weights against its formula
-with the number of gates written out (the LSTM's 4, the GRU's 3, the SimpleRNN's 1; Keras 3's GRU
-has reset_after=True, so two biases a gate), and trains each from --seeds seeds at the article's
-settings: how often each one echoes the sequence, with a 95% interval.
+The article's many-to-many echo (one sample, 0.0 0.2 0.4 0.6 0.8 in and out at every step) with
+an LSTM, a GRU and a SimpleRNN as the recurrent layer. Each layer's weights are counted against
+its formula, gates written out; then each model trains from the same seeds, and the share of
+seeds that print the article's predictions is read at 0.5x, 1x, 1.5x, 2x and 3x the article's
+1000 epochs. Look for which cell gets there sooner, and whether the others catch up.
 
-    python questions/cells.py --backend jax      # every cell and section; JAX trains seeds together
-    python questions/cells.py --cell GRU         # one cell
-    python questions/cells.py --help             # the article scripts' flags, and --cell
-
-Expected: 140, 120 and 35 weights in the one-to-one LSTM, GRU and SimpleRNN layers.
+    python questions/cells.py                          # 2 seeds each, on TensorFlow
+    python questions/cells.py --backend jax --seeds 100  # JAX trains the seeds together
 """
 
-import sys
-
 import common
-from repro import cli, plots
-from repro.backend import seed_everything
-from repro.run import Run, conclude, run_program, start
-from repro.study import interval, run_study
+from repro import lesson, plots
+from repro.study import at_budgets, first_budget, rate_rows, reproduced_at
 
-QUESTION = __doc__.splitlines()[0]
-PROG = "questions/cells.py"
 CELLS = ("LSTM", "GRU", "SimpleRNN")
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}  # a kernel, a recurrent kernel and biases each
-BIASES = {"LSTM": 1, "GRU": 2, "SimpleRNN": 1}  # GRU, reset_after=True: input and recurrent bias
-SEEDS = {"jax": 100, "tensorflow": 10, "torch": 10}  # --seeds' default: about 2 minutes
+GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}  # each gate: a kernel, a recurrent kernel, biases
+BIASES = {"LSTM": 1, "GRU": 2, "SimpleRNN": 1}  # Keras 3's GRU (reset_after=True): two a gate
+ARTICLE_EPOCHS = common.ARTICLE["many_to_many"].epochs  # 1000
 
 
-## Model: the article's model for a section, with another recurrent layer
+def main(argv: list[str] | None = None) -> int:
+    with lesson.start(__doc__, argv, seeds=2, epochs=3 * ARTICLE_EPOCHS, units=5, lr=0.001) as run:
+        args = run.args
+
+        ## Data: the article's many-to-many framing, one sample of five steps
+        length = common.ARTICLE_LENGTH
+        seq = common.echo_sequence(length)
+        X, y = seq.reshape(1, length, 1), seq.reshape(1, length, 1)
+
+        ## Model: the article's model with each cell (see build_model below)
+        models = {cell: build_model(cell, length, args.units, args.lr) for cell in CELLS}
+        params = {cell: m.layers[0].count_params() for cell, m in models.items()}
+
+        ## Train: every cell from the same seeds, each run read at every budget
+        seeds = range(args.seed, args.seed + args.seeds)
+        budgets = lesson.budgets(args.epochs, ARTICLE_EPOCHS)
+        reproduced = {}
+        for cell in CELLS:
+            _, predictions = at_budgets(
+                lambda cell=cell: build_model(cell, length, args.units, args.lr),
+                X,
+                y,
+                seeds,
+                budgets,
+                batch_size=1,
+            )
+            ## Evaluate: a seed reproduces when every prediction prints its target
+            reproduced[cell] = reproduced_at(predictions, seq).sum(axis=0).tolist()
+            run.say(f"{cell}: {reproduced[cell]} of {args.seeds} seeds at {budgets} epochs")
+
+        return report(run, budgets, params, reproduced)
+
+
+def build_model(cell: str, length: int, units: int, lr: float):
+    """The article's many-to-many model with `cell` (LSTM, GRU or SimpleRNN) as its layer."""
+    import keras
+    from keras import layers
+
+    recurrent = getattr(layers, cell)(units, return_sequences=True)
+    model = keras.Sequential(
+        [keras.Input(shape=(length, 1)), recurrent, layers.TimeDistributed(layers.Dense(1))]
+    )
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(lr))
+    return model
 
 
 def cell_params(cell: str, inputs: int, units: int) -> int:
@@ -42,173 +76,62 @@ def cell_formula(cell: str, inputs: int, units: int) -> str:
     return f"{GATES[cell]}*({inputs}*{units} + {units}*{units} + {biases})"
 
 
-def build_model(args):
-    """The article's model for args.script (its section) with args.cell as the recurrent layer."""
-    import keras
-    from keras import layers
-
-    steps = 1 if args.script == "one_to_one" else args.length
-    head = layers.Dense(args.length if args.script == "many_to_one" else 1)
-    if args.script == "many_to_many":
-        head = layers.TimeDistributed(head)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(steps, 1)),
-            getattr(layers, args.cell)(args.units, return_sequences=args.script == "many_to_many"),
-            head,
-        ]
-    )
-    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(args.lr))
-    return model
-
-
-## Train and evaluate: one cell in one section, from many seeds
-
-
-def study(args, cell: str) -> dict:
-    """One cell in one section (args, parsed for that section): the first seed trained as the
-    article's script trains it, the others by the study; the layer's count against the formula,
-    and the reproduction rate."""
-    args.cell = cell
-    seq = common.echo_sequence(args.length) if args.sequence is None else args.sequence
-    X, y = common.make_data(args.script, args.length, seq)
-    run = Run(args, X, y)
-    seed_everything(args.seed)  # as a run of its own, whatever the sections before drew
-    model = build_model(args)
-    run.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
-    run.predicted(model.predict(X, batch_size=args.batch_size, verbose=0))
-    rate = run_study(run, build_model, quiet=True)  # the first seed is this run
-    print(f"{cell} {args.script}: {rate['reproduced']}/{rate['n']} reproduced", file=sys.stderr)
-    return {
-        "cell": cell,
-        "section": args.script,
-        "params": model.layers[0].count_params(),
-        "formula_params": cell_params(cell, 1, args.units),
-        "formula": cell_formula(cell, 1, args.units),
-        "reproduced": rate["reproduced"],
-        "n": rate["n"],
-        "ci95": rate["ci95"],
-        "median_final_loss": rate["median_final_loss"],
-        "max_abs_errors": [s["max_abs_error"] for s in rate["seeds"]],
-        "epochs": args.epochs,
-        "seconds": run.seconds["fit"],
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run with these command-line arguments (none: every cell); the exit status."""
-    with start("one_to_one", argv, add_arguments, check_arguments, PROG, QUESTION, SHARED) as args:
-        cells = CELLS if args.cell == "all" else (args.cell,)
-        rows = [study(args.sections[s], cell) for cell in cells for s in common.ARTICLE]
-        answer = report(args, rows)
-        counts_ok = all(r["params"] == r["formula_params"] for r in rows)
-        failed = None if counts_ok else "a count differs from its formula"
-        draw = plots_of(rows, args.backend)
-        seconds = {"fit": round(sum(r.pop("seconds") for r in rows), 4)}
-        return conclude(args, answer, {"cells": rows}, failed, draw, seconds)
-
-
 ## Report
 
 
-def report(args, rows: list[dict]) -> str:
-    """Print the table; return the answer it gives."""
-    epochs = "/".join(str(r["epochs"]) for r in rows[:3])
-    print(f"The article's three models with each cell ({args.units} units; {epochs} epochs):")
-    common.print_table(
-        ["cell", "section", "params", "formula", "reproduced", "95% CI", "median loss"],
+def report(run, budgets, params: dict, reproduced: dict) -> int:
+    args, n = run.args, run.args.seeds
+    run.table(
+        "Weights of each recurrent layer (Keras' count and the formula)",
         [
-            [
-                r["cell"],
-                r["section"],
-                r["params"],
-                f"{r['formula']} = {r['formula_params']}",
-                f"{r['reproduced']}/{r['n']}",
-                interval(*r["ci95"]),
-                f"{r['median_final_loss']:.2g}",
-            ]
-            for r in rows
+            {
+                "cell": cell,
+                "gates": GATES[cell],
+                "keras": params[cell],
+                "formula": cell_formula(cell, 1, args.units),
+                "=": cell_params(cell, 1, args.units),
+            }
+            for cell in CELLS
         ],
     )
-    sizes = ", ".join(f"{r['cell']} {GATES[r['cell']]} ({r['params']})" for r in rows[::3])
-    echo = ", ".join(
-        f"{r['cell']} {r['reproduced']}/{r['n']}" for r in rows if r["section"] == "many_to_many"
+    run.table(
+        f"Seeds reproduced ({n} from --seed {args.seed}, {args.backend})",
+        rate_rows(budgets, reproduced, n),
     )
-    return (
-        "Answer: the same procedure works with every cell; the gates set the size (gates and "
-        f"weights per layer: {sizes}). The many-to-many echo at {rows[2]['epochs']} epochs "
-        f"reproduced in: {echo} seeds."
-    )
-
-
-def plots_of(rows: list[dict], backend: str):
-    """draw(path): each cell's reproduction rate per section, with its 95% interval."""
-
-    def draw(path: str) -> None:
-        fig, ax = plots.figure(height=3.6)
-        sections = list(common.ARTICLE)
-        cells = list(dict.fromkeys(r["cell"] for r in rows))
-        width = 0.8 / len(cells)
-        for k, cell in enumerate(cells):
-            mine = [r for r in rows if r["cell"] == cell]
-            x = [sections.index(r["section"]) + (k - (len(cells) - 1) / 2) * width for r in mine]
-            rate = [100 * r["reproduced"] / r["n"] for r in mine]
-            low = [r - 100 * c["ci95"][0] for r, c in zip(rate, mine, strict=True)]
-            high = [100 * c["ci95"][1] - r for r, c in zip(rate, mine, strict=True)]
-            bars = ax.bar(x, rate, width, label=f"{cell} ({mine[0]['params']} weights)")
-            ax.errorbar(x, rate, yerr=[low, high], fmt="none", ecolor="black", capsize=3)
-            labels = [f"{r['reproduced']}/{r['n']}" for r in mine]
-            ax.bar_label(bars, labels, label_type="center", color="white", fontsize="small")
-        ax.set_xticks(range(len(sections)), sections)
-        ax.set(
-            ylim=(0, 105),
-            ylabel="seeds that reproduce (%)",
-            title=f"How often each cell prints the article's 0.0 0.2 0.4 0.6 0.8 "
-            f"({rows[0]['n']} seeds each, {backend}), with 95% intervals",
+    for cell in CELLS:
+        run.expect(
+            params[cell] == cell_params(cell, 1, args.units), f"{cell}'s count is its formula's"
         )
-        ax.legend(fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
-        plots.save(path, fig)
-
-    return draw
-
-
-## Flags: the article scripts', and --cell
-
-SHARED = {
-    **cli.seeds_by_backend(SEEDS, "seeds per cell and section, from --seed on ({})"),
-    "verbose": {
-        "help": "not used: the studies train quietly, a line per cell and section on stderr"
-    },
-}
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--cell",
-        choices=(*CELLS, "all"),
-        default="all",
-        help="the recurrent layer in place of the LSTM (default: all three, one after another)",
+    at = {cell: first_budget(budgets, reproduced[cell], n) for cell in CELLS}
+    run.expect(all(at.values()), "every cell reproduces in 95% of seeds within the budgets")
+    article = budgets.index(ARTICLE_EPOCHS) if ARTICLE_EPOCHS in budgets else -1
+    sooner = [c for c in CELLS[1:] if reproduced[c][article] > reproduced["LSTM"][article]]
+    return run.answer(
+        "every cell works the same way; its gates set its size ({sizes}). At {epochs} epochs "
+        "{rates}: {sooner} sooner. All three reproduce in 95% of seeds by {meet} epochs.",
+        draw=lambda path: picture(path, args, budgets, reproduced, params),
+        sizes=", ".join(f"{c} {GATES[c]}, {params[c]} weights" for c in CELLS),
+        epochs=budgets[article],
+        rates=", ".join(f"{c} {reproduced[c][article]}/{n}" for c in CELLS),
+        sooner=" and ".join(sooner) + (" converge" if sooner else "none converges"),
+        meet=max((b for b in at.values() if b), default="none of the"),
     )
 
 
-def check_section(args) -> None:
-    """One section's flags: --seeds by backend, and the TimeDistributed head's length."""
-    cli.default_seeds(args, SEEDS)
-    if args.script == "many_to_many":
-        cli.check_timedistributed(args.length)
-
-
-def check_arguments(args) -> None:
-    """Every section's flags, now: each has its own defaults (epochs, batch size), and a flag
-    that one section refuses (--batch-size 2 with one sample) must not wait for its turn."""
-    check_section(args)
-    args.sections = {
-        section: cli.parse_args(
-            section, args.argv, add_arguments, check_section, PROG, QUESTION, SHARED
-        )
-        for section in common.ARTICLE
-    }
+def picture(path: str, args, budgets, reproduced: dict, params: dict) -> None:
+    n = args.seeds
+    curves = {f"{c} ({params[c]} weights)": [100 * k / n for k in reproduced[c]] for c in CELLS}
+    plots.budget_curves(
+        path,
+        f"The many-to-many echo with each cell: seeds that reproduce ({n}, {args.backend})",
+        budgets,
+        curves,
+        "seeds that reproduce (%)",
+        {ARTICLE_EPOCHS: "the article's epochs"},
+    )
 
 
 if __name__ == "__main__":
+    from repro.run import run_program
+
     run_program(main)  # main(sys.argv[1:]); Ctrl-C and a closed pipe end it quietly

@@ -15,3 +15,40 @@ One module per concern, each importing only modules listed above it:
 
 Nothing here imports Keras at import time: --help and bad input answer at once.
 """
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _checkout_of(path: str) -> str | None:
+    """The checkout of this suite that holds the file `path` (a folder with repro/ and
+    common.py at or above it, at most two levels up), or None."""
+    folder = os.path.dirname(os.path.realpath(path))
+    for _ in range(3):
+        if os.path.isfile(os.path.join(folder, "repro", "__init__.py")) and os.path.isfile(
+            os.path.join(folder, "common.py")
+        ):
+            return folder
+        folder = os.path.dirname(folder)
+    return None
+
+
+def _same_checkout() -> None:
+    """A script run from one checkout must not compute with another's code: with the editable
+    install (pip install -e) made from a second checkout, `python questions/NAME.py` would
+    import that one's common and repro. Refused in one line, naming both places."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    theirs = _checkout_of(main) if main else None
+    if theirs and os.path.realpath(theirs) != os.path.realpath(ROOT):
+        print(
+            f"error: {main} is in the checkout {theirs}, but Python imports this suite from "
+            f"{ROOT} (its pip install -e); run 'pip install -e .' in {theirs}, or run the "
+            f"script from {ROOT}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
+_same_checkout()

@@ -266,30 +266,47 @@ def _expected_retracing(record: logging.LogRecord) -> bool:
     return "triggered tf.function retracing" not in record.getMessage()
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend, so the same seed builds the same initial weights.
+# Where Keras 3 (3.5 to 3.15 at least) asks whether TensorFlow is installed, through a lazy
+# module `tf` whose `available` imports it: set_random_seed (to seed tf.data) and Bidirectional
+# (which copies its layer through serialization_lib). On JAX and PyTorch that import costs 3-4 s,
+# some 450 MB and TensorFlow's start-up lines, for nothing the run uses.
+# tests/test_backends.py fails once Keras no longer imports TensorFlow there.
+ASKS_FOR_TENSORFLOW = ("keras.src.utils.rng_utils", "keras.src.saving.serialization_lib")
 
-    keras.utils.set_random_seed also seeds TensorFlow whenever it is installed, for tf.data
-    pipelines, which these scripts do not use. On JAX and PyTorch that would import TensorFlow
-    (3-4 s and some 450 MB here) to seed nothing the run uses, so there it is told TensorFlow
-    is absent, for the length of the call, unless TensorFlow is imported already."""
+
+@contextlib.contextmanager
+def tensorflow_hidden():
+    """For the with-block, Keras is told TensorFlow is absent, unless TensorFlow is the backend or
+    imported already (see ASKS_FOR_TENSORFLOW); where Keras is laid out otherwise, nothing
+    changes."""
+    import importlib
+
     import keras
 
-    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
-        keras.utils.set_random_seed(seed)
-        return
+    swapped = []
+    if keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules:
+        for name in ASKS_FOR_TENSORFLOW:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            if hasattr(module, "tf"):
+                swapped.append((module, module.tf))
+                module.tf = types.SimpleNamespace(available=False)
     try:
-        from keras.src.utils import rng_utils  # where set_random_seed asks about TensorFlow
-    except ImportError:
-        rng_utils = None
-    if not hasattr(rng_utils, "tf"):  # another layout: seed as Keras does, TensorFlow too
-        keras.utils.set_random_seed(seed)
-        return
-    asked, rng_utils.tf = rng_utils.tf, types.SimpleNamespace(available=False)
-    try:
-        keras.utils.set_random_seed(seed)
+        yield
     finally:
-        rng_utils.tf = asked
+        for module, tf in swapped:
+            module.tf = tf
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend, so the same seed builds the same initial weights
+    (keras.utils.set_random_seed, without importing TensorFlow on another backend)."""
+    import keras
+
+    with tensorflow_hidden():
+        keras.utils.set_random_seed(seed)
 
 
 if __name__ == "__main__":  # the filter's process, started by startup_lines_dropped

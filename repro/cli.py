@@ -46,6 +46,8 @@ class _Parser(argparse.ArgumentParser):
 def whole(low: int, high: int):
     def parse(text: str) -> int:
         try:
+            if not text.strip().isascii():  # int() reads other scripts' digits too
+                raise ValueError(text)
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
@@ -62,12 +64,19 @@ def whole(low: int, high: int):
 
 def _learning_rate(text: str) -> float:
     try:
-        value = float(text)
+        value = float(text) if text.strip().isascii() else math.nan
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text!r}")
+    # the models compute in float32: a rate that rounds to 0 there trains nothing
+    if not (math.isfinite(value) and value > 0 and value >= FLOAT32_TINY):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number greater than 0 (at least {FLOAT32_TINY:.3g}, the "
+            f"smallest float32 that is not 0), got {text!r}"
+        )
     return value
+
+
+FLOAT32_TINY = 2.0**-149  # the smallest positive float32 (a subnormal)
 
 
 def default_backend() -> str:
@@ -96,71 +105,56 @@ def choose_backend(asked: str | None) -> str:
     return running
 
 
-def build_parser(
-    script: str | None,
-    prog: str | None = None,
-    description: str | None = None,
-    shared: dict | None = None,
-):
-    """The shared CLI; defaults are the article's settings for `script` (a section's name). A
-    script in questions/ gives its own prog (its path) and description, and in `shared` what a
-    shared flag means there ({dest: {"help": ..., "default": ...}}). With script None (a
-    question with data of its own) only the run's flags are shared: no --length, --units,
-    --batch-size, --values or --scale, and the script sets the defaults of --epochs and --lr."""
-    section = common.ARTICLE.get(script)
+def build_parser(script: str):
+    """The article scripts' command line; defaults are the article's settings for `script` (a
+    section's name). The questions have theirs in repro.lesson."""
+    section = common.ARTICLE[script]
     p = _Parser(
-        prog=prog or f"{common.SCRIPT_MODULES[script]}.py",
-        description=description
-        or f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
+        prog=f"{common.SCRIPT_MODULES[script]}.py",
+        description=f"{section.title}: train an LSTM to echo [0.0, 0.2, 0.4, 0.6, 0.8], "
         "print the model summary, the predictions and how they compare with the article.",
     )
-    article = "the article's " if section else ""
-    question = prog is not None
+    article = "the article's "
+    add = p.add_argument
 
-    def add(flag, **kw):
-        kw.update((shared or {}).get(flag.lstrip("-").replace("-", "_"), {}))
-        p.add_argument(flag, **kw)
-
-    if section:
-        add(
-            "--length",
-            type=whole(1, 10**7),
-            default=None,
-            metavar="N",
-            help=f"length of the echo sequence (default: {common.ARTICLE_LENGTH}, or the number "
-            "of --values)",
-        )
-        add(
-            "--units",
-            type=whole(1, 10**7),
-            default=None,
-            metavar="N",
-            help="LSTM units (default: the sequence length, as the article's n_neurons = length)",
-        )
+    add(
+        "--length",
+        type=whole(1, 10**7),
+        default=None,
+        metavar="N",
+        help=f"length of the echo sequence (default: {common.ARTICLE_LENGTH}, or the number "
+        "of --values)",
+    )
+    add(
+        "--units",
+        type=whole(1, 10**7),
+        default=None,
+        metavar="N",
+        help="LSTM units (default: the sequence length, as the article's n_neurons = length)",
+    )
     add(
         "--epochs",
         type=whole(1, MAX_EPOCHS),
-        default=section.epochs if section else None,
+        default=section.epochs,
         metavar="N",
         help=f"training epochs (default: {article}%(default)s)",
     )
-    if section:
-        add(
-            "--batch-size",
-            type=whole(1, 10**7),
-            default=None,
-            metavar="N",
-            help=f"samples per weight update (default: the article's {section.batch_size}, "
-            "the whole training set; at most the number of samples)",
-        )
+    add(
+        "--batch-size",
+        type=whole(1, 10**7),
+        default=None,
+        metavar="N",
+        help=f"samples per weight update (default: the article's {section.batch_size}, "
+        "the whole training set; at most the number of samples)",
+    )
     add(
         "--lr",
         type=_learning_rate,
         default=common.ARTICLE_LR,
         metavar="RATE",
-        help="Adam learning rate (default: " + ("Keras' " if section else "") + "%(default)s)",
+        help="Adam learning rate (default: Keras' %(default)s)",
     )
-    seeds = ", ".join(f"{b} {s[script]}" for b, s in DEFAULT_SEEDS.items()) if section else "1"
+    seeds = ", ".join(f"{b} {s[script]}" for b, s in DEFAULT_SEEDS.items())
     add(
         "--seed",
         type=whole(0, MAX_SEED),
@@ -174,10 +168,7 @@ def build_parser(
         choices=(0, 1, 2),
         default=1,
         help="0 quiet; 1 a loss line every tenth of training (default); "
-        "2 one line per epoch, as Keras printed in the article"
-        if section
-        else "0 quiet; 1 a line per model trained, on stderr (default); 2 also the training's "
-        "loss lines",
+        "2 one line per epoch, as Keras printed in the article",
     )
     add(
         "--fit",
@@ -192,21 +183,20 @@ def build_parser(
         default=None,
         help="Keras backend (default: $KERAS_BACKEND if set, else tensorflow)",
     )
-    if section:
-        add(
-            "--values",
-            metavar="'V1 V2 ...'",
-            help="your own sequence to echo in place of the article's (spaces or commas between "
-            "numbers); predictions print in your units and reproduce a target within 5%% of the "
-            "values' range",
-        )
-        add(
-            "--scale",
-            choices=values.SCALERS,
-            default=None,
-            help="how --values are scaled for the network, with scikit-learn (default: minmax; "
-            "none feeds them raw, as the readers who saw poor training did)",
-        )
+    add(
+        "--values",
+        metavar="'V1 V2 ...'",
+        help="your own sequence to echo in place of the article's (spaces or commas between "
+        "numbers); predictions print in your units and reproduce a target within 5%% of the "
+        "values' range",
+    )
+    add(
+        "--scale",
+        choices=values.SCALERS,
+        default=None,
+        help="how --values are scaled for the network, with scikit-learn (default: minmax; "
+        "none feeds them raw, as the readers who saw poor training did)",
+    )
     add(
         "--json",
         metavar="PATH",
@@ -216,9 +206,7 @@ def build_parser(
     add(
         "--plot",
         metavar="PATH",
-        help="also draw what the run found to a PNG"
-        if question
-        else "also draw the loss curve and predictions to a PNG",
+        help="also draw the loss curve and predictions to a PNG",
     )
     add(
         "--seeds",
@@ -230,24 +218,9 @@ def build_parser(
     add(
         "--check",
         action="store_true",
-        help="exit with status 1 if the run's figures do not support its Answer: line (the line "
-        "before the exit says which)"
-        if question
-        else "exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
+        help="exit with status 1 if a parameter count or a printed prediction is a MISMATCH",
     )
     return p
-
-
-def add_flags(parser, table: dict) -> None:
-    """A script's own whole-number flags from a table: flag -> (lowest, highest, default, help)."""
-    for flag, (low, high, default, meaning) in table.items():
-        parser.add_argument(
-            flag,
-            type=whole(low, high),
-            default=default,
-            metavar="N",
-            help=f"{meaning} (default: %(default)s; {low} to {high:,})",
-        )
 
 
 def check_memory(flags: str, need: int, what: str, fix: str) -> None:
@@ -260,15 +233,6 @@ def check_memory(flags: str, need: int, what: str, fix: str) -> None:
         )
 
 
-# Flags that say where results go or how much to print: not part of what a run computed
-NOT_CONFIG = {"help", "json", "plot", "check", "verbose"}
-
-
-def config(args: argparse.Namespace) -> dict:
-    """The settings a run computed with: every flag's value but the outputs' and --verbose."""
-    return {k: getattr(args, k) for k in args.flags if k not in NOT_CONFIG}
-
-
 BYTES_PER_LOSS = 64  # one epoch's loss kept: a Python float in a list, then its JSON text
 
 
@@ -277,26 +241,14 @@ def check_seed_range(args: argparse.Namespace) -> None:
     for the JSON file and the plot) fit the memory cap."""
     if args.seed + args.seeds - 1 > MAX_SEED:
         raise UsageError(f"argument --seeds: seed + seeds - 1 must be at most {MAX_SEED}")
+    if getattr(args, "epochs", None) is None:  # a question's own: its memory guard is lesson's
+        return
     check_memory(
         "--seeds/--epochs",
         args.seeds * args.epochs * BYTES_PER_LOSS,
         f"{args.seeds} seeds of {args.epochs} epochs keep {args.seeds * args.epochs:,} losses,",
         "pass fewer --seeds or --epochs",
     )
-
-
-def seeds_by_backend(seeds: dict, help: str) -> dict:
-    """For a question whose --seeds default depends on the backend (`seeds`: backend -> N): the
-    `shared` entry for build_parser, its help `help` with {} for the defaults. The flag defaults
-    to None and the script's check calls default_seeds."""
-    per_backend = ", ".join(f"{n} on {b}" for b, n in seeds.items())
-    return {"seeds": {"default": None, "help": help.format(per_backend)}}
-
-
-def default_seeds(args: argparse.Namespace, seeds: dict) -> None:
-    """args.seeds from the backend when the flag was not given, then the seeds' range checked."""
-    args.seeds = args.seeds or seeds[args.backend]
-    check_seed_range(args)
 
 
 def n_samples(script: str, length: int) -> int:
@@ -315,7 +267,8 @@ def estimate_memory(script: str, length: int, units: int) -> int:
 
 def _check_writable(flag: str, path: str, suffix: str = "") -> None:
     """Fail now, before any training, if `path` cannot be written ('-' is stdout, for --json)."""
-    problem = files.output_problem(path, suffix, allow_stdout=flag == "--json")
+    kind = "json" if flag == "--json" else "png"
+    problem = files.output_problem(path, suffix, allow_stdout=flag == "--json", kind=kind)
     if problem:
         raise UsageError(f"argument {flag}: {problem}")
 
@@ -369,10 +322,7 @@ def _read_values(args: argparse.Namespace) -> None:
 
 
 def validate(script: str | None, args: argparse.Namespace) -> argparse.Namespace:
-    """Fill defaults that depend on other flags and reject what cannot run (script None: a
-    question with data of its own, whose check sizes its data)."""
-    if script is None:
-        return _validate_run(script, args)
+    """Fill defaults that depend on other flags and reject what cannot run."""
     _read_values(args)
     if args.units is None:
         args.units = args.length  # the article's n_neurons = length
@@ -405,7 +355,7 @@ def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Name
     args.backend = choose_backend(asked)
     if args.seed is None:
         args.seed = DEFAULT_SEEDS[args.backend][script] if script else 1
-    if args.seeds is not None:  # None: the script's check decides (default_seeds)
+    if getattr(args, "seeds", None) is not None:  # a question may take no --seeds
         check_seed_range(args)
     _check_backend(args.backend, asked)
     plot = getattr(args, "plot", None)
@@ -413,6 +363,11 @@ def _validate_run(script: str | None, args: argparse.Namespace) -> argparse.Name
         _check_writable("--json", args.json)
     if plot is not None:
         _check_writable("--plot", plot, ".png")
+    if args.json == "-" and plot is not None and files.is_stdout(plot):
+        raise UsageError(
+            f"argument --plot: {plot!r} is standard output, which --json - keeps for the JSON "
+            "alone; give the picture a file of its own"
+        )
     if args.json not in (None, "-") and plot is not None and files.same_file(args.json, plot):
         raise UsageError(f"argument --plot: {plot!r} is the --json file too; give each its own")
     args.script = script
@@ -451,9 +406,6 @@ def parse_args(
     argv=None,
     add_arguments=None,
     check=None,
-    prog=None,
-    description=None,
-    shared: dict | None = None,
 ) -> argparse.Namespace:
     """Parse and validate the CLI; bad input prints one line and exits with status 2.
 
@@ -461,16 +413,14 @@ def parse_args(
     not read the kernel's own command line. A script adds flags of its own with
     add_arguments(parser), and checks them (raising UsageError) with check(args), which sees the
     shared flags already validated."""
-    parser = build_parser(script, prog, description, shared)
+    parser = build_parser(script)
     if add_arguments:
         add_arguments(parser)
     try:
         args = parser.parse_args([] if argv is None else argv)
         args.flags = list(vars(args))  # the flags, before validate adds what follows from them
-        args.argv = list(argv or [])  # for a script that parses them again for another section
         args = validate(script, args)
         args.program = parser.prog  # the script as the JSON file and the plot name it
-        args.question = description if prog else None
         if check:
             check(args)
         return args

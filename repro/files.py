@@ -223,9 +223,36 @@ def _keep_elsewhere(path: str, text: str) -> str:
     return "the results are on stderr above instead"
 
 
-def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> str | None:
+def is_stdout(path: str) -> bool:
+    """Whether `path` names this process's standard output (/dev/stdout, or a link to it)."""
+    return path == "-" or _standard_fd(path) == 1
+
+
+def not_ours(path: str, kind: str) -> bool:
+    """Whether the existing regular file `path` holds something this suite would not write
+    there: it is not empty, and not a JSON document (kind "json") or a PNG (kind "png")."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False  # unreadable: the write-permission check says why
+    if not data:
+        return False
+    if kind == "png":
+        return not data.startswith(b"\x89PNG\r\n\x1a\n")
+    try:
+        return not isinstance(json.loads(data), dict)
+    except ValueError:
+        return True
+
+
+def output_problem(
+    path: str, suffix: str = "", allow_stdout: bool = False, kind: str | None = None
+) -> str | None:
     """Why `path` cannot be written (checked before any training), or None if it can. A FIFO's
-    write end is opened here and kept open for write_output."""
+    write end is opened here and kept open for write_output. An existing regular file is
+    replaced only if it is what this suite writes there (`kind`: a JSON document or a PNG), or
+    empty: a source file named by mistake is refused."""
     if path == "-":
         return None if allow_stdout else "'-' (standard output) is only for --json"
     if not path:
@@ -249,6 +276,12 @@ def output_problem(path: str, suffix: str = "", allow_stdout: bool = False) -> s
     # has been marked read-only by its owner: that is refused too.
     if found is not None and not (os.access(path, os.W_OK) and found.st_mode & 0o222):
         return f"{path!r} is read-only; make it writable (chmod u+w) or give another name"
+    if found is not None and kind and not_ours(path, kind):
+        what = "a JSON document" if kind == "json" else "a PNG picture"
+        return (
+            f"{path!r} exists and is not {what}; it is not replaced (remove it first, or give "
+            "another name)"
+        )
     folder = os.path.dirname(os.path.realpath(path))
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-")

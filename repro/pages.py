@@ -15,13 +15,15 @@ The README quotes each page's answer: the line of the output that `answer` names
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +44,15 @@ class Page:
     quick: bool = True  # under about 30 s on TensorFlow: the slow tier renders it again
     refused: bool = False  # refused before training: its page shows what it says on stderr
 
+    @property
+    def writes_json(self) -> bool:
+        """Whether the command trains and writes its JSON (all but a refusal and common.py)."""
+        return not self.refused and shlex.split(self.command)[1] != "common.py"
+
     def argv(self, folder: Path = FOLDER) -> list[str]:
         """The command as run here: this Python, the script and its flags, and the outputs."""
         words = shlex.split(self.command)[1:]
-        if self.refused or words[0] == "common.py":
+        if not self.writes_json:
             return [sys.executable, *words]
         out = folder / self.name
         return [sys.executable, *words, "--check", "--json", f"{out}.json", "--plot", f"{out}.png"]
@@ -53,8 +60,9 @@ class Page:
 
 MISMATCHES = r"^  \d+ mismatch"  # an article script's verdict: its side-by-side block's last line
 ANSWER = r"^Answer: "  # a question's
-STUDY = r"^reproduced in \d+/\d+ seeds"  # a reproduction study's
-RAW = '--values "0 1 2 3 4" --seeds 20 --seed 0 --backend jax --verbose 0'
+STUDY = r"^Seeds reproduced: "  # a reproduction study's: its rate at every budget
+RAW = '--values "0 1 2 3 4" --seeds 100 --seed 0 --backend jax --verbose 0 --epochs 1500'
+UNITS = "--backend jax --seeds 100 --seed 0 --verbose 0 --epochs 3000"
 PAGES = [
     # the article's three sections, at its settings
     Page("one_to_one", "python one_to_one.py", "The article's one-to-one LSTM", MISMATCHES),
@@ -73,171 +81,158 @@ PAGES = [
         ANSWER,
     ),
     Page(
+        "heads",
+        "python questions/heads.py --backend jax --seeds 100",
+        "Many-to-one or many-to-many: which head learns the echo, and how soon?",
+        ANSWER,
+        quick=False,
+    ),
+    Page(
         "state",
         "python questions/state.py",
         "Do the samples in a batch share state? Is the many-to-one LSTM crippled?",
         ANSWER,
     ),
     Page(
-        "heads",
-        "python questions/td_or_dense.py --train --backend jax",
-        "Many-to-one or many-to-many: which learns the echo?",
-        ANSWER,
-        quick=False,
-    ),
-    Page(
-        "heads_1500",
-        "python questions/td_or_dense.py --train --backend jax --epochs 1500",
-        "Which head learns the echo, given 1500 epochs?",
-        ANSWER,
-        quick=False,
-    ),
-    Page(
-        "heads_units_20",
-        "python questions/td_or_dense.py --train --backend jax --units 20",
-        "Which head learns the echo with 20 units?",
-        ANSWER,
-        quick=False,
-    ),
-    Page(
         "echo_or_memorise",
-        "python questions/echo_or_memorise.py",
-        "Does the trained model learn the echo, or memorise its one sequence?",
+        "python questions/echo_or_memorise.py --backend jax --seeds 20 --epochs 1000",
+        "Does the trained model learn the echo, or memorise its one training sequence?",
         ANSWER,
+        quick=False,
     ),
     Page(
         "forecast",
         "python questions/forecast.py",
-        "Can the trained model predict the next value?",
+        "Can the trained model predict the next value? Option A or option B?",
         ANSWER,
     ),
     Page(
         "forecast_seeds",
-        "python questions/forecast.py --seeds 5 --backend jax",
-        "Option A or option B, over seeds",
+        "python questions/forecast.py --backend jax --seeds 5 --epochs 1500",
+        "Option B over the training budget, 5 seeds",
         ANSWER,
         quick=False,
     ),
     Page(
-        "forecast_8_5",
-        "python questions/forecast.py --window 8 --horizon 5",
-        "Several steps in, several out: a vector, an encoder-decoder, or predictions fed back?",
+        "outputs_length",
+        "python questions/outputs_length.py",
+        "Outputs of another length: many steps in, several out",
         ANSWER,
     ),
     Page(
-        "forecast_features",
-        "python questions/forecast.py --features 2",
-        "Several values a step, and the shape error of 2D targets",
+        "outputs_length_seeds",
+        "python questions/outputs_length.py --backend jax --seeds 5 --epochs 300",
+        "Outputs of another length, trained twice as long, 5 seeds",
         ANSWER,
+        quick=False,
     ),
     Page(
         "label_steps",
         "python questions/label_steps.py",
-        "A class at every step; padded steps; sample and class weights",
+        "A class at every step: do the padded steps count?",
         ANSWER,
     ),
     Page(
-        "label_steps_40",
-        "python questions/label_steps.py --epochs 40",
-        "A class at every step, trained 40 epochs",
+        "label_steps_seeds",
+        "python questions/label_steps.py --backend jax --seeds 20",
+        "A class at every step, padding over 20 seeds",
+        ANSWER,
+        quick=False,
+    ),
+    Page(
+        "class_weights",
+        "python questions/class_weights.py",
+        "Sample or class weights with 3D targets?",
+        ANSWER,
+    ),
+    Page(
+        "class_weights_seeds",
+        "python questions/class_weights.py --backend jax --seeds 20",
+        "Class weights with 3D targets, over 20 seeds",
         ANSWER,
         quick=False,
     ),
     Page(
         "sequence_label",
-        "python questions/sequence_label.py",
+        "python questions/sequence_label.py --backend jax --seeds 10",
         "One label per sequence, or the label at every step?",
         ANSWER,
         quick=False,
     ),
     Page(
+        "sequence_label_2048",
+        "python questions/sequence_label.py --backend jax --seeds 10 --samples 2048",
+        "One label per sequence, or at every step, with 8x the training sequences",
+        ANSWER,
+        quick=False,
+    ),
+    Page(
         "no_dense",
-        "python questions/no_dense.py --backend jax",
+        "python questions/no_dense.py --backend jax --seeds 100 --epochs 3000",
         "Why a Dense after the LSTM: can the LSTM's own output be the prediction?",
         ANSWER,
         quick=False,
     ),
     Page(
         "bidirectional",
-        "python questions/bidirectional.py --backend jax --seeds 100",
+        "python questions/bidirectional.py --backend jax --seeds 100 --epochs 3000",
         "Bidirectional with TimeDistributed?",
         ANSWER,
         quick=False,
     ),
     Page(
         "cells",
-        "python questions/cells.py --backend jax",
+        "python questions/cells.py --backend jax --seeds 100",
         "Is it the same with a GRU or a SimpleRNN?",
         ANSWER,
         quick=False,
     ),
     Page(
         "reproduce",
-        "python many_to_many_td.py --backend jax --seeds 1000 --seed 88 --verbose 0",
-        "Does the article's printout reproduce? 1000 seeds",
-        STUDY,
-        quick=False,
-    ),
-    Page(
-        "reproduce_1500",
-        "python many_to_many_td.py --backend jax --seeds 1000 --seed 88 --verbose 0 --epochs 1500",
-        "Does it reproduce with 1500 epochs?",
+        "python many_to_many_td.py --backend jax --seeds 1000 --seed 88 --verbose 0 --epochs 3000",
+        "Does the article's printout reproduce? 1000 seeds, read at 500 to 3000 epochs",
         STUDY,
         quick=False,
     ),
     Page(
         "reproduce_one_to_one",
-        "python one_to_one.py --backend jax --seeds 1000 --seed 88 --verbose 0",
-        "Does the one-to-one printout reproduce? 1000 seeds",
+        "python one_to_one.py --backend jax --seeds 1000 --seed 88 --verbose 0 --epochs 3000",
+        "Does the one-to-one printout reproduce? 1000 seeds, read at 500 to 3000 epochs",
         STUDY,
         quick=False,
     ),
     Page(
         "reproduce_many_to_one",
-        "python many_to_one.py --backend jax --seeds 1000 --seed 88 --verbose 0",
-        "Does the many-to-one printout reproduce? 1000 seeds",
+        "python many_to_one.py --backend jax --seeds 1000 --seed 88 --verbose 0 --epochs 1500",
+        "Does the many-to-one printout reproduce? 1000 seeds, read at 250 to 1500 epochs",
         STUDY,
         quick=False,
     ),
     Page(
         "units_2",
-        "python many_to_many_td.py --backend jax --units 2 --seeds 100 --seed 0 --verbose 0",
-        "Units tied to the length: 2 units",
+        f"python many_to_many_td.py {UNITS} --units 2",
+        "Units tied to the length: 2 units, read at 500 to 3000 epochs",
         STUDY,
         quick=False,
     ),
     Page(
         "units_20",
-        "python many_to_many_td.py --backend jax --units 20 --seeds 100 --seed 0 --verbose 0",
-        "Units tied to the length: 20 units",
+        f"python many_to_many_td.py {UNITS} --units 20",
+        "Units tied to the length: 20 units, read at 500 to 3000 epochs",
         STUDY,
         quick=False,
     ),
     Page(
-        "raw_500",
+        "raw",
         f"python many_to_one.py {RAW} --scale none",
-        "Raw integers 0 1 2 3 4, at the article's 500 epochs",
+        "Raw integers 0 1 2 3 4, read at 250 to 1500 epochs",
         STUDY,
         quick=False,
     ),
     Page(
-        "raw_1000",
-        f"python many_to_one.py {RAW} --scale none --epochs 1000",
-        "Raw integers, 1000 epochs",
-        STUDY,
-        quick=False,
-    ),
-    Page(
-        "raw_2000",
-        f"python many_to_one.py {RAW} --scale none --epochs 2000",
-        "Raw integers, 2000 epochs",
-        STUDY,
-        quick=False,
-    ),
-    Page(
-        "scaled_500",
+        "scaled",
         f"python many_to_one.py {RAW} --scale minmax",
-        "The same integers scaled to 0-1, 500 epochs",
+        "The same integers scaled to 0-1, read at 250 to 1500 epochs",
         STUDY,
         quick=False,
     ),
@@ -325,38 +320,90 @@ def page_text(
     return "\n".join(lines) + "\n"
 
 
+class PageFailed(Exception):
+    """A page's command failed, or printed no answer: one line naming the page, its exit status
+    and the last lines of what it said on stderr."""
+
+
+_running: set = set()  # the commands running now: ended with the renderer
+
+
 def run(page: Page, folder: Path = FOLDER) -> tuple[subprocess.CompletedProcess, dict | None]:
     """Run the page's command as a reader would, its --json and --plot into `folder`: the
     process, and the JSON as the run wrote it (None if it wrote none)."""
     drop = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")  # a reader's defaults: TensorFlow, as set
     env = {k: v for k, v in os.environ.items() if k not in drop} | {"PYTHONHASHSEED": "0"}
-    proc = subprocess.run(page.argv(folder), cwd=ROOT, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(
+        page.argv(folder),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own group: the renderer decides when it ends
+    )
+    _running.add(proc)
+    try:
+        out, err = proc.communicate()
+    finally:
+        _running.discard(proc)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     path = folder / f"{page.name}.json"
-    return proc, (json.loads(path.read_text()) if path.exists() and not page.refused else None)
+    return done, (json.loads(path.read_text()) if path.exists() and not page.refused else None)
 
 
 def write(page: Page, proc, data: dict | None, folder: Path = FOLDER) -> str:
     """Write the page and its slimmed JSON into `folder`; return the page's text."""
+    markdown = page_text(page, proc, data, folder)  # first: a page without its answer fails
     if data is not None:
         text = json.dumps(slim(data), indent=2) + "\n"
         write_output(str(folder / f"{page.name}.json"), lambda f: f.write(text.encode()))
-    markdown = page_text(page, proc, data, folder)
     write_output(str(folder / f"{page.name}.md"), lambda f: f.write(markdown.encode()))
     return markdown
 
 
 def render(page: Page, folder: Path = FOLDER) -> tuple:
-    """Run the page's command and write its page: (the process, its JSON as written, the page)."""
+    """Run the page's command and write its page: (the process, its JSON as written, the page).
+    Raises PageFailed (and writes nothing) when the command failed or printed no answer."""
     proc, data = run(page, folder)
-    return proc, data, write(page, proc, data, folder)
+    expected = 2 if page.refused else 0
+    if proc.returncode != expected or (data is None and page.writes_json):
+        last = " | ".join(proc.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
+        raise PageFailed(f"{page.name}: exit status {proc.returncode}: {last}")
+    try:
+        return proc, data, write(page, proc, data, folder)
+    except ValueError as e:  # no line of its output is the answer
+        raise PageFailed(str(e)) from None
 
 
-def render_all(pages: list[Page], folder: Path = FOLDER) -> dict:
-    """Every page in `pages`, two at a time (one command per core): name -> render()'s tuple."""
+def render_all(pages: list[Page], folder: Path = FOLDER, said=None) -> dict:
+    """Every page in `pages`, two at a time (one command per core): name -> render()'s tuple,
+    or the PageFailed of a page that failed (the others carry on). `said(line)` hears of each
+    page as it ends. Ctrl-C (or SIGTERM) ends the commands running and raises
+    KeyboardInterrupt."""
     folder.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(lambda p: render(p, folder), pages)
-        return {p.name: d for p, d in zip(pages, done, strict=True)}
+    results = {}
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        futures = {pool.submit(render, p, folder): p for p in pages}
+        for future in as_completed(futures):
+            page = futures[future]
+            try:
+                results[page.name] = future.result()
+                line = f"docs/runs/{page.name}.md: written"
+            except PageFailed as e:
+                results[page.name] = e
+                line = f"failed: {e}"
+            if said:
+                said(line)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(_running):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        raise
+    pool.shutdown()
+    return {p.name: results[p.name] for p in pages}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("names", nargs="*", help="the pages to render (default: all)")
     parser.add_argument("--list", action="store_true", help="list the pages and stop")
+    parser.add_argument(
+        "--folder", type=Path, default=FOLDER, help="where to write them (default: docs/runs)"
+    )
     args = parser.parse_args(argv)
     by_name = {p.name: p for p in PAGES}
     unknown = [n for n in args.names if n not in by_name]
@@ -375,13 +425,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{p.name:24} {'quick' if p.quick else 'slow ':5}  {p.command}")
         return 0
     chosen = [by_name[n] for n in args.names] if args.names else PAGES
-    for name, (proc, _, _) in render_all(chosen).items():
-        print(f"docs/runs/{name}.md: exit status {proc.returncode}", file=sys.stderr)
-    index(PAGES)
-    return 0
+    done = render_all(chosen, args.folder, lambda line: print(line, file=sys.stderr, flush=True))
+    index(PAGES, args.folder)
+    said = summary(done)
+    if said:
+        print(said, file=sys.stderr)
+    return 1 if said else 0
 
 
-def index(pages: list[Page]) -> None:
+def summary(done: dict) -> str | None:
+    """One line for the pages that failed in render_all's `done`, or None if none did."""
+    failed = [name for name, d in done.items() if isinstance(d, PageFailed)]
+    if not failed:
+        return None
+    return (
+        f"error: {len(failed)} of {len(done)} pages failed ({', '.join(failed)}); the others "
+        "and the index were written"
+    )
+
+
+def index(pages: list[Page], folder: Path = FOLDER) -> None:
     """docs/runs/README.md: every page, its command and its answer."""
     lines = [
         "# Rendered runs",
@@ -396,8 +459,10 @@ def index(pages: list[Page]) -> None:
     ]
     lines += [f"| [{p.asks}]({p.name}.md) | `{p.command}` |" for p in pages]
     text = "\n".join(lines) + "\n"
-    write_output(str(FOLDER / "README.md"), lambda f: f.write(text.encode()))
+    write_output(str(folder / "README.md"), lambda f: f.write(text.encode()))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from repro.run import run_program
+
+    run_program(main)  # Ctrl-C, SIGTERM, a closed or full output: one line, as the scripts

@@ -20,12 +20,15 @@ def plot(
     x_label: str,
     tolerance: float = 0.05,
     errors: list | None = None,
+    by_budget: list | None = None,
 ) -> None:
     """Loss per epoch (log scale; one curve per seed) and prediction vs target, as a PNG; the
     band around the targets is where a prediction reproduces its target. With more than
     MANY_CURVES seeds, the left panel is a histogram of `errors` (each seed's largest error)."""
     fig, (left, right) = figure(1, 2)
-    if errors is not None and len(errors) > MANY_CURVES:
+    if by_budget and len(by_budget) > 1:
+        _rates(left, by_budget)
+    elif errors is not None and len(errors) > MANY_CURVES:
         _histogram(left, errors, tolerance)
     else:
         _curves(left, histories)
@@ -83,6 +86,31 @@ def _curves(ax, histories: dict) -> None:
     ax.legend(fontsize="small", ncol=2 if len(histories) > 6 else 1)
 
 
+def _rates(ax, by_budget: list) -> None:
+    """A study's share of seeds reproduced at each training budget, with its 95% interval."""
+    epochs = [b["epochs"] for b in by_budget]
+    share = [100 * b["reproduced"] / b["n"] for b in by_budget]
+    ax.plot(epochs, share, "o-")
+    low, high = ([100 * b["ci95"][i] for b in by_budget] for i in (0, 1))
+    ax.fill_between(epochs, low, high, alpha=0.15)
+    for x, s, b in zip(epochs, share, by_budget, strict=True):
+        ax.annotate(
+            f"{b['reproduced']}/{b['n']}",
+            (x, s),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize="small",
+        )
+    ax.set(
+        title="Seeds that reproduce, by training budget",
+        xlabel="epochs (each seed read at every budget)",
+        ylabel="seeds reproduced (%)",
+        ylim=(-5, 110),
+        xticks=epochs,
+    )
+
+
 def _histogram(ax, errors: list, tolerance: float) -> None:
     """How far each seed's worst prediction lands from its target, and where reproducing ends."""
     finite = [e for e in errors if math.isfinite(e)]
@@ -97,3 +125,35 @@ def _histogram(ax, errors: list, tolerance: float) -> None:
         ylabel="seeds",
     )
     ax.legend(fontsize="small")
+
+
+def budget_curves(path: str, title: str, budgets, curves: dict, ylabel: str, marks=None) -> None:
+    """One line per model over the training budgets (epochs): `curves` maps a label to its
+    values, or to (values, lows, highs) for a band; `marks` (epochs -> label) draws dashed
+    lines at budgets worth naming, such as the article's epochs."""
+    fig, ax = figure(height=3.8)
+    for label, curve in curves.items():
+        values, *band = curve if isinstance(curve, tuple) else (curve,)
+        line = ax.plot(budgets, values, "o-", label=label)[0]
+        if band:
+            ax.fill_between(budgets, band[0], band[1], color=line.get_color(), alpha=0.12)
+    for epochs, label in (marks or {}).items():
+        ax.axvline(epochs, color="gray", ls="--", lw=1)
+        ax.annotate(
+            label,
+            (epochs, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            ha="right",
+            va="bottom",
+            fontsize="small",
+            color="gray",
+        )
+    ax.set(
+        xlabel="training budget (epochs; one run per seed, read at each)",
+        ylabel=ylabel,
+        title=title,
+        xticks=list(budgets),
+    )
+    ax.legend(fontsize="small")
+    save(path, fig)

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import math
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 
@@ -24,19 +25,16 @@ def start(
     argv=None,
     add_arguments=None,
     check=None,
-    prog=None,
-    description=None,
-    shared: dict | None = None,
 ):
-    """`with start(SCRIPT, argv) as args:` the run. Parses and checks the flags (bad input: one
-    line, exit 2), then imports Keras, seeded.
+    """`with start(SCRIPT, argv) as args:` an article script's run. Parses and checks the flags
+    (bad input: one line, exit 2), then imports Keras, seeded.
 
     With --json -, standard output is kept for the JSON alone: inside the block what the script
     prints goes to standard error, and the JSON to the real standard output (args.stdout). However
     the block ends (returned, failed, interrupted), sys.stdout is then what it was before: in a
     terminal, a notebook or a plain Python caller alike."""
     _closed_streams_to_devnull()
-    args = cli.parse_args(script, argv, add_arguments, check, prog, description, shared)
+    args = cli.parse_args(script, argv, add_arguments, check)
     args.stdout = sys.stdout
     to_stderr = args.json == "-"
     with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
@@ -60,15 +58,29 @@ def _closed_streams_to_devnull() -> None:
             setattr(sys, name, open(fd, "w", buffering=1, errors="backslashreplace", closefd=False))
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM: end as Ctrl-C does (nothing half-written left behind), then exit with 143."""
+    _terminated.append(signum)
+    raise KeyboardInterrupt("terminated")
+
+
+_terminated: list = []
+
+
 def run_program(main) -> None:
     """Run main(sys.argv[1:]) as a terminal program and exit with its status: Ctrl-C prints
-    one line and exits with 130, and a closed pipe (`| head`) ends it quietly."""
+    one line and exits with 130 (SIGTERM: 143), leaving no half-written file; a closed pipe
+    (`| head`) ends it quietly."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         status = main(sys.argv[1:])
         sys.stdout.flush()
     except KeyboardInterrupt as e:  # training says at which epoch; elsewhere there is no epoch
-        print(str(e) or "interrupted", file=sys.stderr)
-        status = 130
+        said = str(e) or "interrupted"
+        if _terminated:
+            said = "terminated" + said.removeprefix("interrupted").removeprefix("terminated")
+        print(said, file=sys.stderr)
+        status = 143 if _terminated else 130
     except BrokenPipeError:  # Keras' summary (rich) handles its own the same way
         devnull = os.open(os.devnull, os.O_WRONLY)
         for fd in (1, 2):  # nothing more to say, and nothing for Python to fail on at exit
@@ -144,10 +156,11 @@ class Run:
         """The PNG of this run: the loss per epoch (one curve per seed of a study, or past 20
         seeds a histogram of their errors) and the predictions against the targets."""
         args, section = self.args, self.args.script
-        histories, errors = {args.seed: self.history}, None
+        histories, errors, by_budget = {args.seed: self.history}, None, None
         if self.study:
             histories = {r["seed"]: r["history"] for r in self.study["seeds"]}
             errors = [r["max_abs_error"] for r in self.study["seeds"]]
+            by_budget = self.study["by_budget"]
         plots.plot(
             path,
             f"{args.program}: {common.ARTICLE[section].title}",
@@ -157,6 +170,7 @@ class Run:
             "sample" if section == "one_to_one" else "time step",
             self.tolerance,
             errors,
+            by_budget,
         )
 
     def train(self, model) -> None:
@@ -166,9 +180,9 @@ class Run:
         self.predicted(model.predict(self.X, batch_size=args.batch_size, verbose=0))
 
 
-def finish(run: Run, build_model) -> int:
+def finish(run: Run, build) -> int:
     """The end of an article script: the parameter check, the derivation and the side-by-side
-    block; the study (which rebuilds the model with `build_model` for every further seed); plot
+    block; the study (which builds a model with build() for every seed); plot
     and JSON. Returns the exit status: 1 under --check when something is a MISMATCH, else 0."""
     args, model, targets = run.args, run.model, run.targets
     if diverged(run):
@@ -190,7 +204,7 @@ def finish(run: Run, build_model) -> int:
         f"{compare.max_error(run.predictions, targets):.{max(4, run.digits + 1)}f}; "
         f"final loss {run.history[-1]:.6g}"
     )
-    record = echo_record(run, build_model)
+    record = echo_record(run, build)
     results = {
         "script": args.program,
         "section": common.ARTICLE[args.script].title,
@@ -225,10 +239,10 @@ def diverged(run: Run) -> bool:
     return bool(bad)
 
 
-def echo_record(run: Run, build_model, study: bool = True) -> dict:
+def echo_record(run: Run, build, study: bool = True) -> dict:
     """What a run of an echo model gives, for the JSON file: layers and counts, predictions and
     targets, the loss of every epoch; with --seeds, the study of the further seeds (trained and
-    printed here, each built by `build_model`)."""
+    printed here, each built by build())."""
     args, targets = run.args, run.targets
     rows = common.layer_rows(run.model)
     record = {
@@ -250,7 +264,7 @@ def echo_record(run: Run, build_model, study: bool = True) -> dict:
         }
     if args.seeds > 1 and study:
         with run.timed("study"):
-            run.study = record["study"] = seeds_study(run, build_model)
+            run.study = record["study"] = seeds_study(run, build)
     return record
 
 
@@ -258,34 +272,6 @@ def print_seconds(seconds: dict) -> None:
     """The run's timings, on stderr: never on stdout, so two runs print the same bytes."""
     if seconds:
         print("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()), file=sys.stderr)
-
-
-def conclude(
-    args, answer: str, results: dict, failed: str | None = None, draw=None, seconds=None
-) -> int:
-    """The end of every question script: print the `Answer:` line; write the plot (draw(path),
-    with --plot) and the JSON, whose top-level fields are the same in every question (script,
-    question, config, backend, floatx, versions, answer, check_passed, results, seconds); return
-    the exit status, 1 under --check when `failed` says why the answer does not hold."""
-    print("\n" + answer)
-    data = {
-        "script": args.program,
-        "question": args.question,
-        "config": cli.config(args),
-        "backend": args.backend,
-        "floatx": args.floatx,
-        "versions": files.versions(),
-        "answer": answer,
-        "check_passed": failed is None,
-        "results": results,
-        "seconds": seconds or {},
-    }
-    print_seconds(seconds or {})
-    status = save(args, data, draw)
-    if args.check and failed:
-        print(f"check failed: {failed}", file=sys.stderr)
-        return 1
-    return status
 
 
 def save(args, results: dict, draw=None) -> int:

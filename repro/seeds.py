@@ -1,7 +1,7 @@
 """Many seeds at once: each seed's initial weights without building its model, and on JAX every
 seed trained in one compiled program (jax.vmap over the seeds' stacked states).
 
-A seed's run is `seed_everything(seed)`, `build_model(args)`, then training. Building a Keras
+A seed's run is `seed_everything(seed)`, `build()`, then training. Building a Keras
 model costs about 14 ms, more than training one seed takes here on JAX, so `InitialWeights`
 replays the random draws instead (see its docstring), checked against a model really built.
 """
@@ -53,7 +53,7 @@ def _values(model) -> list:
 
 
 class InitialWeights:
-    """The weights build_model(args) starts from under each seed, without building N models.
+    """The weights build() starts from under each seed, without building N models.
 
     Keras gives each random initializer a seed drawn from Python's `random` when its layer is
     made, and set_random_seed(s) seeds `random` with s. So a variable's first value is its
@@ -63,10 +63,10 @@ class InitialWeights:
     constants) must be the same under both seeds. If anything differs (a Keras that draws in
     another way), `replayed` is False and every seed's model is built instead."""
 
-    def __init__(self, build_model, args, first: int, check: int):
+    def __init__(self, build, first: int, check: int):
         import numpy as np
 
-        self.build_model, self.args = build_model, args
+        self.build = build
         self.model = self._built(first)  # a fresh model: its optimizer and metrics start here
         initializers = []
         for layer in self.model.layers:
@@ -116,7 +116,7 @@ class InitialWeights:
 
     def _built(self, seed: int):
         seed_everything(seed)
-        return self.build_model(self.args)
+        return self.build()
 
     def _replay(self, seed: int) -> list:
         import numpy as np
@@ -139,7 +139,7 @@ class InitialWeights:
         return values
 
     def __call__(self, seed: int) -> list:
-        """Trainable then non-trainable values, as seed_everything(seed); build_model(args)."""
+        """Trainable then non-trainable values, as seed_everything(seed); build()."""
         return self._replay(seed) if self.replayed else _values(self._built(seed))
 
 
@@ -148,18 +148,31 @@ def seeds_per_chunk(seeds: int, bytes_per_seed: int, budget: int = MEMORY_CAP_BY
     return max(1, min(seeds, budget // max(1, bytes_per_seed)))
 
 
-def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs, chunk, progress):
-    """Train `seeds` on JAX in chunks of `chunk` seeds, each chunk one vmapped compiled program.
+def epoch_step(budgets) -> int:
+    """Epochs per compiled call that reach every budget in turn, all calls of one size (on JAX
+    each size compiles once), at most 200 (Ctrl-C is noticed between calls)."""
+    import math
+
+    g = math.gcd(*[b - a for a, b in zip([0, *budgets], budgets, strict=False)])
+    return max(d for d in range(1, min(g, 200) + 1) if g % d == 0)
+
+
+def train_together_jax(
+    initial: InitialWeights, seeds, X, y, batch_size, budgets, chunk, progress, inputs=None
+):
+    """Train `seeds` on JAX in chunks of `chunk` seeds, each chunk one vmapped compiled program,
+    to the largest of `budgets` (epochs), predicting `inputs` (X unless given) at each budget.
 
     Every seed starts from initial(seed), with fresh optimizer and metrics, and takes the same
     train_step updates as a run of its own. Returns (loss histories, predictions): NumPy arrays
-    of shape (seeds, epochs) and (seeds, outputs). `progress(text)` hears of each finished part.
+    of shape (seeds, epochs) and (seeds, budgets, *the model's output for inputs).
+    `progress(text)` hears of each finished part.
     """
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    from repro.training import Interrupted, _batches, _chunk_sizes, _jax_loop, ready_for_jax_steps
+    from repro.training import Interrupted, _batches, _jax_loop, ready_for_jax_steps
 
     model = initial.model
     ready_for_jax_steps(model)
@@ -169,15 +182,16 @@ def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs,
         for variables in (model.optimizer.variables, model.metrics_variables)
     ]
     run = jax.jit(jax.vmap(_jax_loop(model, _batches(X, y, batch_size)), in_axes=(0, None, None)))
-    inputs = jnp.asarray(X)
+    shown = jnp.asarray(X if inputs is None else inputs)
 
     @jax.jit
     @jax.vmap
     def predict(trainable, non_trainable):
-        outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
-        return outputs.reshape(-1)
+        outputs, _ = model.stateless_call(trainable, non_trainable, shown, training=False)
+        return outputs
 
-    seeds = list(seeds)
+    seeds, budgets = list(seeds), list(budgets)
+    step = epoch_step(budgets)
     histories, predictions = [], []
     for start in range(0, len(seeds), chunk):
         part = seeds[start : start + chunk]
@@ -188,17 +202,19 @@ def train_together_jax(initial: InitialWeights, seeds, X, y, batch_size, epochs,
             values[n_trainable:],
             *([jnp.asarray(np.broadcast_to(v, (chunk, *v.shape))) for v in f] for f in fresh),
         )
-        losses, done = [], 0
+        losses, seen, done = [], [], 0
         try:
-            for n in _chunk_sizes(epochs, 0):
-                state, part_losses = run(state, fresh[1], jnp.zeros(n))
-                losses.append(np.asarray(part_losses))
-                done += n
-                progress(f"seeds {part[0]}-{part[-1]}: epoch {done}/{epochs}")
+            for budget in budgets:
+                while done < budget:
+                    state, part_losses = run(state, fresh[1], jnp.zeros(step))
+                    losses.append(np.asarray(part_losses))
+                    done += step
+                    progress(f"seeds {part[0]}-{part[-1]}: epoch {done}/{budgets[-1]}")
+                seen.append(np.asarray(predict(state[0], state[1]), "float64")[: len(part)])
         except KeyboardInterrupt:
             raise Interrupted(
-                f"interrupted at epoch {done} of {epochs} (seeds {part[0]}-{part[-1]})"
+                f"interrupted at epoch {done} of {budgets[-1]} (seeds {part[0]}-{part[-1]})"
             ) from None
         histories.append(np.concatenate(losses, axis=1)[: len(part)])
-        predictions.append(np.asarray(predict(state[0], state[1]), "float64")[: len(part)])
+        predictions.append(np.stack(seen, axis=1))
     return np.concatenate(histories), np.concatenate(predictions)

@@ -7,22 +7,14 @@ one after another, each reusing the first seed's compiled loop.
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 
 import common
 from repro import seeds as many
 from repro.backend import seed_everything
-from repro.cli import estimate_memory
-from repro.compare import max_error, reproduced
-from repro.training import (
-    MAX_SCAN_BATCHES,
-    TrainingDiverged,
-    load_initial_state,
-    predict,
-    train,
-)
+from repro.compare import ECHO_TOLERANCE, max_error, reproduced
+from repro.training import MAX_SCAN_BATCHES, TrainingDiverged, load_initial_state, train
 
 
 def _progress(text: str) -> None:
@@ -37,37 +29,111 @@ def trains_together(args) -> bool:
     return args.backend == "jax" and args.fit == "fast" and batches <= MAX_SCAN_BATCHES
 
 
-def train_one_by_one(run, build_model, seeds):
-    """Each seed in turn: its own initial weights, the compiled loop of run.model reused."""
-    args, model = run.args, run.model
-    for seed in seeds:
-        seed_everything(seed)
-        load_initial_state(model, build_model(args))  # as new, without compiling again
-        try:
-            history = train(model, run.X, run.y, args.epochs, args.batch_size, args.fit)
-            predictions = predict(model, run.X, args.batch_size)
-        except TrainingDiverged as e:
-            history, predictions = e.history, [math.nan] * len(run.targets)
-        yield seed, history, predictions
+def at_budgets(
+    build,
+    X,
+    y,
+    seeds,
+    budgets,
+    batch_size=None,
+    inputs=None,
+    progress=None,
+    fit="fast",
+    together=None,
+):
+    """Train a model from each seed once, to the largest of `budgets` (epochs), and predict
+    `inputs` (X unless given) after each budget: one run per seed read at checkpoints.
 
-
-def train_together(run, build_model, seeds, progress=_progress):
-    """All seeds in vectorized chunks on JAX; a seed whose loss turns NaN stops there."""
+    Each seed is seed_everything(seed), build(), then Adam's updates as model.fit makes them. On
+    JAX the seeds train together (one vectorized program); elsewhere (or `together` False) one
+    after another, reusing the first model's compiled loop. Returns (loss histories, a list per
+    seed; predictions, an array (seeds, budgets, *the model's output)); a seed whose loss
+    turns NaN stops there, its predictions NaN from then on."""
+    import keras
     import numpy as np
 
-    args = run.args
-    initial = many.InitialWeights(build_model, args, seeds[0], seeds[-1])
-    if not initial.replayed:
-        _progress("note: this Keras draws initial weights differently: building every seed")
-    chunk = many.seeds_per_chunk(len(seeds), estimate_memory(args.script, args.length, args.units))
-    histories, predictions = many.train_together_jax(
-        initial, seeds, run.X, run.y, args.batch_size, args.epochs, chunk, progress
-    )
-    for seed, history, prediction in zip(seeds, histories, predictions, strict=True):
-        bad = np.flatnonzero(~np.isfinite(history))
-        if len(bad):  # as a run of its own: the history ends at the first NaN loss
-            history, prediction = history[: bad[0] + 1], [math.nan] * len(prediction)
-        yield seed, [float(v) for v in history], prediction
+    seeds, budgets = list(seeds), list(budgets)
+    progress = progress or (lambda _: None)
+    batch_size = batch_size or len(X)
+    shown = X if inputs is None else inputs
+    batches = math.ceil(len(X) / batch_size)
+    can = keras.backend.backend() == "jax" and fit == "fast" and batches <= MAX_SCAN_BATCHES
+    if can and len(seeds) >= 2 and together is not False:
+        initial = many.InitialWeights(build, seeds[0], seeds[-1])
+        if not initial.replayed:
+            _progress("note: this Keras draws initial weights differently: building every seed")
+        per_seed = _bytes_per_seed(initial.model, X, batch_size)
+        chunk = many.seeds_per_chunk(len(seeds), per_seed)
+        histories, predictions = many.train_together_jax(
+            initial, seeds, X, y, batch_size, budgets, chunk, progress, shown
+        )
+        out = []
+        for history, seen in zip(histories, predictions, strict=True):
+            bad = np.flatnonzero(~np.isfinite(history))
+            if len(bad):  # as a run of its own: the history ends at the first NaN loss
+                history = history[: bad[0] + 1]
+                seen[np.searchsorted(budgets, bad[0] + 1) :] = np.nan
+            out.append([float(v) for v in history])
+        return out, predictions
+    model, histories, predictions = None, [], []
+    for seed in seeds:
+        seed_everything(seed)
+        fresh = build()
+        if model is None:
+            model = fresh
+        else:
+            load_initial_state(model, fresh)  # as new, without compiling again
+        history, seen, done = [], [], 0
+        for budget in budgets:
+            try:
+                if done == len(history):
+                    history += train(model, X, y, budget - done, batch_size, fit)
+                    # the model called, not model.predict: predict's tf.data pipeline logs a
+                    # harmless C++ error on TensorFlow 2.21 once start-up's filter has gone
+                    out = model(keras.ops.convert_to_tensor(shown), training=False)
+                    seen.append(np.asarray(keras.ops.convert_to_numpy(out), "float64"))
+                else:
+                    seen.append(np.full_like(seen[-1], np.nan))
+            except TrainingDiverged as e:
+                history += e.history
+                shape = seen[-1].shape if seen else (len(shown), *np.shape(model(shown[:1]))[1:])
+                seen.append(np.full(shape, np.nan))
+            done = budget
+        histories.append(history)
+        predictions.append(np.stack(seen))
+        progress(f"seed {seed}: trained to epoch {len(history)}")
+    return histories, np.stack(predictions)
+
+
+def _bytes_per_seed(model, X, batch_size: int) -> int:
+    """Rough memory of one seed trained with the others: its weights, gradients and Adam's two
+    moments in float32, and one batch's activations kept for backpropagation (8 values per
+    step and unit: an LSTM's gates and states), for the widest layer."""
+    try:
+        width = max(int(layer.output.shape[-1] or 1) for layer in model.layers)
+    except (AttributeError, ValueError, TypeError):  # a layer without one output
+        width = 64
+    steps = X.shape[1] if X.ndim > 2 else 1
+    return 16 * model.count_params() + 4 * 8 * batch_size * steps * width
+
+
+def reproduced_at(predictions, targets, tolerance: float = ECHO_TOLERANCE):
+    """Per seed and budget, whether every prediction is within `tolerance` of its target:
+    a boolean array (seeds, budgets), from at_budgets' predictions of the echo."""
+    import numpy as np
+
+    seeds, budgets = predictions.shape[:2]
+    flat = predictions.reshape(seeds, budgets, -1)
+    target = np.asarray(targets, "float64").reshape(1, 1, -1)
+    return np.all(np.abs(flat - target) < tolerance, axis=-1)
+
+
+def ci95(k: int, n: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95% interval of k successes in n, from scipy."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def _rounds_to_an_end(p: float) -> bool:
@@ -83,27 +149,28 @@ def interval(low: float, high: float) -> str:
     return f"{100 * low:.{digits}f}-{100 * high:.{digits}f}%"
 
 
-def run_study(run, build_model, quiet: bool = False) -> dict:
-    """Train seeds seed..seed+N-1 and summarise them. The first seed is `run`, already trained;
-    each other one starts from the weights build_model(args) makes under its seed. Prints a
-    line per seed on stderr and the table on stdout, unless `quiet` (a script that runs several
-    studies and prints its own table)."""
+def run_study(run, build, quiet: bool = False) -> dict:
+    """Train seeds seed..seed+N-1 (each seed_everything(seed), then build()) and summarise them,
+    read at every budget up to --epochs (0.5x, 1x, 1.5x, 2x, 3x the article's epochs). Prints a
+    line per seed on stderr and the tables on stdout, unless `quiet`."""
+    import numpy as np
     import pandas as pd
-    from scipy.stats import binomtest
+
+    from repro.lesson import budgets as budgets_of
 
     args, targets = run.args, run.targets
-    others = list(range(args.seed + 1, args.seed + args.seeds))
-    together = trains_together(args) and len(others) >= 2  # replay: learnt on one, checked on one
-    if together:
-        progress = (lambda _: None) if quiet else _progress
-        trained, way = train_together(run, build_model, others, progress), "together (jax.vmap)"
-    else:  # TensorFlow, PyTorch: a second process paid only in long studies (docs/reproduction.md)
-        trained, way = train_one_by_one(run, build_model, others), "one by one"
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    budgets = budgets_of(args.epochs, common.ARTICLE[args.script].epochs)
+    together = trains_together(args) and len(seeds) >= 2
+    progress = (lambda _: None) if quiet or together else _progress
+    histories, seen = at_budgets(
+        build, run.X, run.y, seeds, budgets, args.batch_size, progress=progress, fit=args.fit
+    )
+    way = "together (jax.vmap)" if together else "one by one"
     results = []
-    first = [(args.seed, run.history, run.scaled_predictions)]
-    for k, (seed, history, predictions) in enumerate(itertools.chain(first, trained)):
-        predictions = run.in_user_units(predictions)
-        diverged = not math.isfinite(history[-1])
+    for seed, history, at in zip(seeds, histories, seen, strict=True):
+        predictions = run.in_user_units(at[-1].ravel())
+        diverged = not math.isfinite(history[-1]) or len(history) < args.epochs
         results.append(
             {
                 "seed": seed,
@@ -114,32 +181,56 @@ def run_study(run, build_model, quiet: bool = False) -> dict:
                 "history": history,
             }
         )
-        r = results[-1]
-        if not quiet and (not together or k == 0):  # together, the chunks report as they go
-            _progress(
-                f"seed {k + 1}/{args.seeds} (--seed {seed}): "
-                f"{'reproduced' if r['reproduced'] else 'not reproduced'}, "
-                f"max error {r['max_abs_error']:.3f}"
-            )
+    user = np.stack(
+        [[run.in_user_units(at.ravel()) for at in s.reshape(len(budgets), -1)] for s in seen]
+    )
+    rates = reproduced_at(user, targets, run.tolerance).sum(axis=0)
+    by_budget = []
+    for epochs, k in zip(budgets, rates, strict=True):
+        low, high = ci95(int(k), args.seeds)
+        by_budget.append(
+            {"epochs": epochs, "reproduced": int(k), "n": args.seeds, "ci95": [low, high]}
+        )
     table = pd.DataFrame(results).drop(columns=["history", "predictions"]).set_index("seed")
     k = int(table["reproduced"].sum())
-    ci = binomtest(k, args.seeds).proportion_ci(confidence_level=0.95, method="exact")
-    summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {interval(ci.low, ci.high)})"
+    low, high = ci95(k, args.seeds)
+    summary = f"reproduced in {k}/{args.seeds} seeds (95% CI {interval(low, high)})"
     if not quiet:
-        first = f"--seed {args.seed}, {args.epochs} epochs"
-        print(f"\nReproduction study: {args.seeds} seeds from {first}")
-        print(
-            table.to_string(
-                formatters={"final_loss": "{:.3g}".format, "max_abs_error": "{:.3f}".format}
+        print(f"\nReproduction study: {args.seeds} seeds from --seed {args.seed}")
+        if args.seeds <= 20:
+            print(
+                table.to_string(
+                    formatters={"final_loss": "{:.3g}".format, "max_abs_error": "{:.3f}".format}
+                )
             )
-        )
-        print(summary)
+        print("\nSeeds reproduced by training budget (one run per seed, read at each):")
+        for b in by_budget:
+            print(
+                f"  {b['epochs']:>7} epochs  {b['reproduced']}/{b['n']}  "
+                f"(95% CI {interval(*b['ci95'])})"
+            )
+        curve = ", ".join(f"{b['reproduced']}/{b['n']} at {b['epochs']}" for b in by_budget)
+        print(f"Seeds reproduced: {curve} epochs")
     return {
         "seeds": results,
         "reproduced": k,
         "n": args.seeds,
-        "ci95": [ci.low, ci.high],
+        "ci95": [low, high],
+        "by_budget": by_budget,
         "trained": way,
         "median_final_loss": float(table["final_loss"].median()),
         "summary": summary,
     }
+
+
+def first_budget(budgets, counts, n: int, share: float = 0.95):
+    """The first budget at which at least `share` of the n seeds reproduce, or None."""
+    return next((b for b, k in zip(budgets, counts, strict=True) if k >= share * n), None)
+
+
+def rate_rows(budgets, counts: dict, n: int) -> list[dict]:
+    """A table: a row per budget, a column per model with its seeds reproduced (k/n)."""
+    return [
+        {"epochs": b, **{name: f"{k[i]}/{n}" for name, k in counts.items()}}
+        for i, b in enumerate(budgets)
+    ]

@@ -194,17 +194,6 @@ def _fit_eager(model, X, y, batch_size, epochs, verbose):
         yield float(logs["loss"])
 
 
-def epoch_lines(epochs: int, steps: int):
-    """A Keras callback for model.fit(..., verbose=0) that prints what verbose=2 prints, one
-    `Epoch e/E` and `steps/steps - loss: ...` pair per epoch, without the timings: two runs of
-    one seed then print the same bytes."""
-    import keras
-
-    return keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: _report(epoch + 1, epochs, logs["loss"], 2, steps)
-    )
-
-
 def _fit_naive(model, X, y, epochs, batch_size, verbose, finished):
     import keras
 

@@ -3,7 +3,6 @@
 Prints one JSON object: the benchmark's rows (each script at the article's settings, its epochs too)
 and the loss histories of the harder cases, for test_backends.py to compare."""
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,12 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def histories(length: int, batch_size: int, epochs: int, first_naive: int = 0) -> dict:
     """one_to_one's model trained with fit, and (same seed) with first_naive epochs of fit
     followed by the fast loop, which must carry on exactly as fit would."""
-    args = argparse.Namespace(length=length, units=5, lr=0.001)
     X, y = common.make_data("one_to_one", length)
     seed_everything(5)
-    naive = training.train(one_to_one.build_model(args), X, y, epochs, batch_size, "naive")
+    naive = training.train(one_to_one.build_model(5, 0.001), X, y, epochs, batch_size, "naive")
     seed_everything(5)
-    model = one_to_one.build_model(args)
+    model = one_to_one.build_model(5, 0.001)
     fast = training.train(model, X, y, first_naive, batch_size, "naive") if first_naive else []
     fast += training.train(model, X, y, epochs - first_naive, batch_size, "fast")
     return {"naive": naive, "fast": fast}

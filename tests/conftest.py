@@ -27,40 +27,35 @@ SCRIPTS = {  # the article's sections and their scripts
     "many_to_one": "many_to_one.py",
     "many_to_many": "many_to_many_td.py",
 }
-QUESTIONS = {  # the readers' questions that train an article section's model, by that section
-    "td_or_dense": ("questions/td_or_dense.py", "many_to_many"),
-    "state": ("questions/state.py", "one_to_one"),
+QUESTIONS = {  # the readers' questions, one script each: name -> path
+    path.stem: f"questions/{path.name}"
+    for path in sorted((ROOT / "questions").glob("*.py"))
+    if path.name != "__init__.py"
 }
-ECHO_SCRIPTS = {**SCRIPTS, **{name: path for name, (path, _) in QUESTIONS.items()}}
-OWN_DATA = {  # the questions with data or studies of their own
-    "cells": "questions/cells.py",
-    "forecast": "questions/forecast.py",
-    "label_steps": "questions/label_steps.py",
-    "echo_or_memorise": "questions/echo_or_memorise.py",
-    "no_dense": "questions/no_dense.py",
-    "sequence_label": "questions/sequence_label.py",
-    "bidirectional": "questions/bidirectional.py",
-}
-ALL_SCRIPTS = {**ECHO_SCRIPTS, **OWN_DATA}
+ALL_SCRIPTS = {**SCRIPTS, **QUESTIONS}
 QUICK_EPOCHS = 30  # enough for a loss to fall, too few for every prediction to print its target
-QUICK_FLAGS = {  # the quick runs' own flags (after --epochs QUICK_EPOCHS): other sizes, and for
-    # the questions with data of their own a few seeds, epochs or samples
+QUICK_FLAGS = {  # the article scripts' quick runs' own flags (after --epochs QUICK_EPOCHS)
     "many_to_many": ["--length", "7", "--units", "3"],
-    "td_or_dense": ["--length", "7", "--units", "3"],
-    "state": ["--units", "3"],
-    "cells": ["--cell", "GRU", "--seeds", "2", "--epochs", "40"],
-    "forecast": ["--window", "3", "--horizon", "2", "--epochs", "5"],
-    "label_steps": ["--epochs", "2", "--samples", "64"],
-    "echo_or_memorise": ["--seeds", "2", "--epochs", "5", "--sequences", "20"],
-    "no_dense": ["--seeds", "2", "--epochs", "20"],
-    "sequence_label": ["--steps", "4", "--samples", "64", "--seeds", "2", "--units", "4"],
-    "bidirectional": ["--seeds", "3", "--length", "4", "--units", "3"],
 }
 # The quick tier starts this one as a user does, `python SCRIPT`; the others run through
 # main(argv) in the test's process, as a notebook runs them: what they print to sys.stdout and
 # sys.stderr is theirs, but TensorFlow's own lines (on file descriptor 2) are not seen there. The
 # slow tier starts every script in a process of its own and checks those too (said_out_of_turn)
 IN_A_PROCESS = ("one_to_one",)
+
+
+def article_model(script: str, length: int = 5, units: int = 5, lr: float = 0.001):
+    """The article's model for `script` (a section), built by its script's build_model."""
+    module = importlib.import_module(common_modules()[script])
+    if script == "one_to_one":
+        return module.build_model(units, lr)
+    return module.build_model(length, units, lr)
+
+
+def common_modules() -> dict:
+    import common
+
+    return common.SCRIPT_MODULES
 
 
 def user_env() -> dict:
@@ -144,24 +139,26 @@ def run_in_process(name: str, argv: list[str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess([name, *argv], code, out.getvalue(), err.getvalue())
 
 
-def quick_run(name: str, folder: Path) -> tuple:
-    """(the run, its JSON or None) of one script at QUICK_EPOCHS epochs and its QUICK_FLAGS,
-    with --check, --json and --plot into `folder` (the run's .folder): IN_A_PROCESS's in a
-    process of its own, the others through main()."""
+def quick_run(name: str, folder: Path, flags: list[str] | None = None) -> tuple:
+    """(the run, its JSON or None) of one script with --check, --json and --plot into `folder`
+    (the run's .folder), and `flags` (for an article script: --epochs QUICK_EPOCHS and its
+    QUICK_FLAGS): IN_A_PROCESS's in a process of its own, the others through main()."""
     path = folder / f"{name}.json"
-    argv = ["--epochs", str(QUICK_EPOCHS), "--check", "--json", str(path)]
-    argv += ["--plot", str(folder / f"{name}.png"), *QUICK_FLAGS.get(name, [])]
+    if flags is None:
+        flags = ["--epochs", str(QUICK_EPOCHS), *QUICK_FLAGS.get(name, [])]
+    argv = ["--check", "--json", str(path), "--plot", str(folder / f"{name}.png"), *flags]
     done = finish(start_script(name, *argv)) if name in IN_A_PROCESS else run_in_process(name, argv)
     done.folder = folder  # where its files are
     return done, json.loads(path.read_text()) if path.exists() else None
 
 
-def quick_run_fixture(name: str):
-    """A module fixture of the file's quick run of `name` (see quick_run), run on first use."""
+def quick_run_fixture(name: str, *flags: str):
+    """A module fixture of the file's quick run of `name` with `flags` (see quick_run), run on
+    first use."""
 
     @pytest.fixture(scope="module")
     def fixture(tmp_path_factory):
-        return quick_run(name, tmp_path_factory.mktemp(name))
+        return quick_run(name, tmp_path_factory.mktemp(name), list(flags) if flags else None)
 
     return fixture
 

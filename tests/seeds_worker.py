@@ -53,20 +53,17 @@ def studies(folder: Path) -> dict:
 
 
 def replay() -> dict:
-    import argparse
 
     import numpy as np
 
-    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
-
-    def unlike_keras(args):  # a seed from NumPy, not from `random`: the replay cannot follow
+    def unlike_keras():  # a seed from NumPy, not from `random`: the replay cannot follow
         import keras
 
         seed = int(np.random.randint(1, 10**9))
         return keras.Sequential(
             [
-                keras.Input(shape=(args.length, 1)),
-                keras.layers.LSTM(args.units, return_sequences=True),
+                keras.Input(shape=(5, 1)),
+                keras.layers.LSTM(5, return_sequences=True),
                 keras.layers.Dense(1, kernel_initializer=keras.initializers.Zeros()),
                 keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed)),
             ]
@@ -74,11 +71,11 @@ def replay() -> dict:
 
     found = {}
     for name, build in [("article", many_to_many_td.build_model), ("unlike", unlike_keras)]:
-        initial = seeds.InitialWeights(build, args, 10, 20)
+        initial = seeds.InitialWeights(build, 10, 20)
         same = []
         for seed in (3, 10, 77, 999):
             seeds.seed_everything(seed)
-            built = seeds._values(build(args))
+            built = seeds._values(build())
             given = initial(seed)
             same.append(all(np.array_equal(a, b) for a, b in zip(built, given, strict=True)))
         found[name] = {"replayed": initial.replayed, "same": same}
@@ -94,15 +91,18 @@ def diverging() -> list:
 
     args = parse_args("many_to_one", ["--backend", "jax", "--epochs", "30", "--seeds", "4"])
     run = Run(args, *common.make_data("many_to_one", 5))
-    run.train(many_to_one.build_model(args))
+    run.train(many_to_one.build_model())
 
-    def exploding(args):  # the first model built gives every seed its optimizer: all overflow
-        model = many_to_one.build_model(args)
+    def exploding():  # the first model built gives every seed its optimizer: all overflow
+        model = many_to_one.build_model()
         model.optimizer.learning_rate.assign(1e38)
         return model
 
-    trained = study.train_together(run, exploding, [2, 3, 4])
-    return [{"seed": s, "history": h, "predictions": [float(v) for v in p]} for s, h, p in trained]
+    histories, seen = study.at_budgets(exploding, run.X, run.y, [2, 3, 4], [30], 1)
+    return [
+        {"seed": s, "history": h, "predictions": [float(v) for v in p[-1].ravel()]}
+        for s, h, p in zip([2, 3, 4], histories, seen, strict=True)
+    ]
 
 
 if __name__ == "__main__":

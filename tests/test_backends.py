@@ -143,3 +143,30 @@ def test_seeding_jax_and_torch_does_not_import_tensorflow(fast_and_naive, backen
     """keras.utils.set_random_seed would import TensorFlow (3-4 s) only to seed it."""
     assert fast_and_naive[backend]["tensorflow_imported"] is False
     assert fast_and_naive["tensorflow"]["tensorflow_imported"] is True  # the check can tell
+
+
+HIDDEN = """
+import sys
+import keras
+from repro.backend import tensorflow_hidden
+with tensorflow_hidden():
+    keras.utils.set_random_seed(1)
+    keras.layers.Bidirectional(keras.layers.LSTM(2))
+hidden = "tensorflow" in sys.modules
+keras.utils.set_random_seed(1)
+keras.layers.Bidirectional(keras.layers.LSTM(2))
+print(hidden, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
+def test_the_tensorflow_workaround_is_still_needed_and_works():
+    """repro.backend.tensorflow_hidden keeps Keras from importing TensorFlow on JAX when it seeds
+    and when Bidirectional copies its layer. Without it this Keras imports TensorFlow: the day it
+    no longer does, this test fails and the workaround can go (ASKS_FOR_TENSORFLOW)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run(
+        [sys.executable, "-c", HIDDEN], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["False", "True"]  # hidden: not imported; without: imported

@@ -125,12 +125,9 @@ def test_xor_pitfall_is_shown_in_the_derivation():
     "script, length, units", [("one_to_one", 5, 5), ("many_to_one", 7, 3), ("many_to_many", 4, 9)]
 )
 def test_formula_params_of_built_models(script, length, units):
-    import argparse
-    import importlib
+    from conftest import article_model
 
-    module = importlib.import_module(common.SCRIPT_MODULES[script])
-    args = argparse.Namespace(length=length, units=units, lr=0.001, head="timedistributed")
-    model = module.build_model(args)
+    model = article_model(script, length, units)
     rows = common.layer_rows(model)
     assert [r["formula_params"] for r in rows] == [r["params"] for r in rows]
     assert model.count_params() == common.model_params(script, length, units)

@@ -13,7 +13,7 @@ import pytest
 from test_scripts import EXPECTED_COUNTS, parameter_check_rows
 
 import common
-from conftest import QUESTIONS, SCRIPTS, printed_predictions, rendered
+from conftest import SCRIPTS, printed_predictions, rendered
 from repro import pages
 
 pytestmark = pytest.mark.slow  # the article's settings: seconds of training each
@@ -23,16 +23,14 @@ PAGE_OF = {
     "many_to_one": "many_to_one",
     "many_to_many": "many_to_many_td",
 }
-PAGE_OF.update(td_or_dense="td_or_dense", state="state")
 QUICK = [p for p in pages.PAGES if p.quick]
 STORED = pages.FOLDER
 
 
 @pytest.fixture(scope="module")
 def default_runs(tmp_path_factory):
-    """Script name -> (its process, its JSON as written) for the article's scripts and the
-    questions that train their models, and "again NAME" for the article's second runs; first
-    every quick page, two at a time (one command per core)."""
+    """Script name -> (its process, its JSON as written) for the article's scripts, and "again
+    NAME" for their second runs; first every quick page, two at a time (one command per core)."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda p: rendered(p.name, tmp_path_factory), QUICK))
     runs = {name: rendered(page, tmp_path_factory)[:2] for name, page in PAGE_OF.items()}
@@ -137,13 +135,25 @@ def test_same_seed_same_stdout(default_runs, name):
 # imports, without paying for a fresh TensorFlow each time.
 
 
-@pytest.mark.parametrize("name", [*SCRIPTS, *QUESTIONS])
+@pytest.mark.parametrize("name", SCRIPTS)
 def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name):
-    """The article's scripts, and the questions that train the article's model (the others are
-    checked in their own files' default runs), each in a process of its own."""
     proc, _ = default_runs[name]
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in QUICK if p.command.startswith("python questions/")], ids=lambda p: p.name
+)
+def test_a_questions_default_run_ends_well_in_a_process_of_its_own(page, tmp_path_factory):
+    """Each question's default run on TensorFlow, as its page renders it: --check passed, and on
+    stderr only its progress lines and timing, nothing TensorFlow or Python said out of turn."""
+    from conftest import said_out_of_turn
+
+    proc, data, _ = rendered(page.name, tmp_path_factory)
+    assert proc.returncode == 0 and data["check_passed"], proc.stderr[-2000:]
+    assert said_out_of_turn(proc.stderr) == []
+    assert re.search(r"^seconds: [\d.]+$", proc.stderr, re.M)
 
 
 def test_the_article_script_no_longer_prints_the_tables(default_runs):

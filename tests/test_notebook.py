@@ -62,8 +62,7 @@ def test_a_notebook_prints_the_articles_predictions(notebook, cell):
 @pytest.mark.parametrize("cell", [4, 5])
 def test_a_question_runs_in_a_notebook_through_main_and_run(notebook, cell):
     out = stdout_of(notebook.cells[cell])
-    assert predictions_in(out) == ["0.0", "0.2", "0.4", "0.6", "0.8"]  # the article's model
-    assert "Output heads on the same trained LSTM" in out and "Answer: " in out
+    assert "The article's model both ways" in out and "\nAnswer: after LSTM(" in out
     if cell == 4:
         assert out.rstrip().endswith("status 0")
 

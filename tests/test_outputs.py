@@ -185,21 +185,21 @@ def test_an_empty_plot_path_is_refused_as_an_empty_json_path_is():
     assert "an empty path" in refused(run("--plot", ""), "--plot")
 
 
-def test_a_timedistributed_length_is_refused_in_every_script_that_trains_one(tmp_path):
-    """td_or_dense.py --train trains the TimeDistributed head whatever --head says; cells.py's
-    many-to-many has one too: both refuse the length many_to_many_td.py refuses, at once."""
-    for script, argv in [
-        (
-            "questions/td_or_dense.py",
-            ["--head", "dense", "--length", "1200", "--units", "2", "--train"],
-        ),
-        ("questions/cells.py", ["--length", "1500", "--units", "2"]),
-    ]:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / script), *argv], capture_output=True, text=True, timeout=60
-        )
-        assert (done.returncode, done.stdout) == (2, "") and done.stderr.count("\n") == 1
-        assert "argument --length: at " in done.stderr and "TimeDistributed" in done.stderr
+def test_a_timedistributed_length_too_long_to_compile_is_refused_at_once():
+    """many_to_many_td.py refuses it by name; the questions' --length stops at the same 1000."""
+    from repro.cli import MAX_TIMEDISTRIBUTED_STEPS
+    from repro.lesson import BOUNDS
+
+    done = run_other("many_to_many_td.py", "--length", "1200", "--units", "2")
+    assert (done.returncode, done.stdout) == (2, "") and done.stderr.count("\n") == 1
+    assert "argument --length: at " in done.stderr and "TimeDistributed" in done.stderr
+    assert BOUNDS["length"][1] == MAX_TIMEDISTRIBUTED_STEPS
+
+
+def run_other(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_a_keras_backend_that_is_not_installed_blames_the_variable_not_a_flag(tmp_path):
@@ -212,12 +212,11 @@ def test_a_keras_backend_that_is_not_installed_blames_the_variable_not_a_flag(tm
 
 
 def test_check_means_the_questions_own_answer_in_their_help():
-    for script in ("questions/state.py", "questions/cells.py", "questions/td_or_dense.py"):
-        done = subprocess.run(
-            [sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True
-        )
+    for script in sorted((ROOT / "questions").glob("[a-z]*.py")):
+        done = run_other(f"questions/{script.name}", "--help")
         text = " ".join(done.stdout.split())
-        assert "do not support its Answer: line" in text and "MISMATCH" not in text
+        assert "a claim behind the Answer line does not hold" in text, script.name
+        assert "MISMATCH" not in text
 
 
 @pytest.mark.slow  # trains twice, in a TensorFlow process of its own

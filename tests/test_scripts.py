@@ -84,12 +84,12 @@ def test_check_fails_when_training_is_too_short(quick_runs):
 
 def test_nan_loss_stops_with_exit_1_and_leaves_files_alone(tmp_path, capsys):
     out, png = tmp_path / "r.json", tmp_path / "p.png"
-    out.write_text("an earlier run's results")
+    out.write_text('{"an earlier run": "its results"}')
     argv = ["--lr", "1e38", "--epochs", "50", "--json", str(out), "--plot", str(png)]
     code, _, err = run_main(many_to_one, argv, capsys)
     assert code == 1
     assert err.strip().splitlines()[-1].startswith("error: training stopped: the loss became")
-    assert out.read_text() == "an earlier run's results"  # neither replaced nor half-written
+    assert out.read_text() == '{"an earlier run": "its results"}'  # neither replaced nor half
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no plot, no temporary file
 
 
@@ -118,8 +118,10 @@ def test_study_counts_and_interval_are_right(tmp_path, capsys):
     np.testing.assert_allclose(study["ci95"], [low, high], rtol=1e-9)
     summary = f"reproduced in {k}/{n} seeds (95% CI {100 * low:.0f}-{100 * high:.0f}%)"
     assert {round(100 * low), round(100 * high)}.isdisjoint({0, 100})  # edges: test_seeds.py
-    assert study["summary"] == summary == stdout.strip().splitlines()[-1]
-    assert stderr.count("(--seed ") == 4  # progress, one line per seed
+    assert study["summary"] == summary
+    assert stdout.strip().splitlines()[-1] == f"Seeds reproduced: {k}/{n} at 250 epochs"
+    assert study["by_budget"] == [{"epochs": 250, "reproduced": k, "n": n, "ci95": study["ci95"]}]
+    assert stderr.count(": trained to epoch 250") == 4  # progress, one line per seed
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the study reuses the compiled loop for seed 2: it must train exactly as a run of its own
     assert run_main(many_to_one, ["--seed", "2", *short, "--json", str(alone)], capsys)[0] == 0

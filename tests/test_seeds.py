@@ -11,8 +11,10 @@ import sys
 import numpy as np
 import pytest
 
+import common
 from conftest import ROOT
-from repro import plots, seeds, study
+from repro import plots, seeds, study, training
+from repro.backend import seed_everything
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +150,40 @@ def test_seeds_trained_together_stop_their_history_at_the_first_nan(together):
 def test_the_replay_follows_a_model_with_more_initializers_than_draws():
     """260 Dense layers take 260 seeded initializers, more than DRAWS: the replay still finds
     each one's draw, rather than falling back to building every seed's model."""
-    import argparse
-
     import keras
 
     from repro import seeds as many
 
-    def build(args):
-        layers = [keras.layers.Dense(1) for _ in range(args.layers)]
+    def build():
+        layers = [keras.layers.Dense(1) for _ in range(many.DRAWS + 4)]
         return keras.Sequential([keras.Input(shape=(1,)), *layers])
 
-    args = argparse.Namespace(layers=many.DRAWS + 4)
-    assert many.InitialWeights(build, args, 10, 20).replayed
+    assert many.InitialWeights(build, 10, 20).replayed
+
+
+def test_a_run_read_at_budgets_is_each_budgets_run_of_its_own():
+    """at_budgets trains each seed once and reads it at every budget: what it predicts at 20
+    epochs is what a model trained 20 epochs alone predicts, and so at 35 (TensorFlow here)."""
+    import many_to_one
+
+    X, y = common.make_data("many_to_one", 5)
+    _, read = study.at_budgets(many_to_one.build_model, X, y, [3, 4], [20, 35], batch_size=1)
+    assert read.shape == (2, 2, 1, 5)
+    for i, seed in enumerate([3, 4]):
+        for j, epochs in enumerate([20, 35]):
+            seed_everything(seed)
+            model = many_to_one.build_model()
+            training.train(model, X, y, epochs, 1)
+            alone = model.predict(X, verbose=0)
+            np.testing.assert_allclose(read[i, j], alone, rtol=0, atol=1e-6)
+
+
+def test_budgets_are_multiples_of_the_articles_epochs_up_to_the_longest():
+    from repro.lesson import budgets
+
+    assert budgets(3000, 1000) == [500, 1000, 1500, 2000, 3000]
+    assert budgets(1000, 1000) == [500, 1000]
+    assert budgets(1200, 500) == [250, 500, 750, 1000, 1200]
+    assert budgets(100, 1000) == [100]
+    assert seeds.epoch_step([500, 1000, 1500, 2000, 3000]) == 125  # one compiled size
+    assert seeds.epoch_step([30]) == 30

@@ -1,6 +1,5 @@
 """The fast training loop does the same updates as plain model.fit."""
 
-import argparse
 import gc
 import weakref
 
@@ -8,16 +7,14 @@ import numpy as np
 import pytest
 
 import common
+from conftest import article_model
 from repro import training
 from repro.backend import seed_everything
 
 
 def _model(script, seed):
-    import importlib
-
-    args = argparse.Namespace(length=5, units=5, lr=0.001, head="timedistributed")
     seed_everything(seed)
-    return importlib.import_module(common.SCRIPT_MODULES[script]).build_model(args)
+    return article_model(script)
 
 
 # The fast loop is compared with plain fit on every backend in test_backends.py.
@@ -53,7 +50,7 @@ for module, name, batch in ((one_to_one, "one_to_one", 2), (many_to_one, "many_t
     histories = {}
     for fit in ("fast", "naive"):
         keras.utils.set_random_seed(1)
-        model = module.build_model(argparse.Namespace(length=5, units=5, lr=0.01))
+        model = module.build_model(*((5,) if name == "many_to_one" else ()), 5, 0.01)
         model.compile(loss="mse", optimizer=keras.optimizers.Adam(0.01), jit_compile=True)
         histories[fit] = training.train(model, X, y, 12, batch, fit)
     out[name] = {"jit_compile": model.jit_compile, **histories}
@@ -121,14 +118,3 @@ def test_naive_fit_at_verbose_2_prints_the_fast_loops_lines_without_timings(caps
         lines = [f"Epoch {e + 1}/3\n1/1 - loss: {loss:.4f}\n" for e, loss in enumerate(losses)]
         assert printed[fit] == "".join(lines)
     assert printed["naive"] == printed["fast"]
-
-
-def test_epoch_lines_prints_what_fit_prints_at_verbose_2_without_timings(capsys):
-    """For a script that calls model.fit itself (questions/label_steps.py)."""
-    X, y = common.make_data("many_to_one", 5)
-    model = _model("many_to_one", 1)
-    history = model.fit(X, y, epochs=2, verbose=0, callbacks=[training.epoch_lines(2, 1)])
-    losses = history.history["loss"]
-    assert capsys.readouterr().out == (
-        f"Epoch 1/2\n1/1 - loss: {losses[0]:.4f}\nEpoch 2/2\n1/1 - loss: {losses[1]:.4f}\n"
-    )
