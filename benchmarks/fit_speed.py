@@ -45,12 +45,12 @@ def naive_and_fast(backend: str, epochs: int | None) -> list[dict]:
             getattr(module, "add_arguments", None),
         )
         import_keras(args)
-        build = module.build_model
+        build = module.build_model  # the article's sizes, by its defaults
         X, y = common.make_data(script, args.length)
         times, histories = {}, {}
         for fit in ("naive", "fast"):
             seed_everything(args.seed)
-            model = build(args)
+            model = build()
             start = time.perf_counter()
             histories[fit] = training.train(model, X, y, args.epochs, args.batch_size, fit)
             times[fit] = time.perf_counter() - start

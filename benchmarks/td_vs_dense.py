@@ -44,10 +44,9 @@ def measure(backend: str, lengths: list[int], epochs: int, units: int) -> list[d
         X, y = common.make_data("many_to_many", length)
         models, first_weights = {}, None
         for head in HEADS:
-            args = argparse.Namespace(length=length, units=units, lr=0.001, head=head)
             seed_everything(0)
             start = time.perf_counter()
-            model = many_to_many_td.build_model(args)
+            model = many_to_many_td.build_model(length, units, 0.001, head == "timedistributed")
             if first_weights is None:
                 first_weights = model.get_weights()
             model.set_weights(first_weights)  # the same start for both heads

@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             ## Evaluate: a seed reproduces when every prediction prints its target
             reproduced[head] = reproduced_at(predictions, seq).sum(axis=0).tolist()
-            run.say(f"{head}: {reproduced[head]} of {args.seeds} seeds at {budgets} epochs")
+            said = ", ".join(
+                f"{k}/{args.seeds} at {b}" for k, b in zip(reproduced[head], budgets, strict=True)
+            )
+            run.say(f"{HEADS[head][0]}: reproduced {said} epochs")
 
         return report(run, budgets, params, reproduced)
 

@@ -9,9 +9,11 @@ One module per concern, each importing only modules listed above it:
     training  the fast training loop per backend, the naive fit, divergence, prediction
     compare   the comparison with the article: verdicts, the side-by-side block, --check
     seeds     many seeds at once: replayed initial weights, and JAX seeds trained together
-    study     the reproduction study over many seeds, and which way they train
-    plots     the PNG of loss curves (or a histogram of many seeds' errors) and predictions
-    run       one run, start to finish: the record every script fills, and the terminal entry
+    study     many seeds read at several training budgets (at_budgets), and the study
+    plots     the PNGs: loss curves, many seeds' errors or rates by budget, budget curves
+    run       an article script's run, start to finish, and the terminal entry
+    lesson    what every question does around its lesson: flags, tables, answer, claims, JSON
+    pages     the rendered runs: every quoted command on a page of its own under docs/runs/
 
 Nothing here imports Keras at import time: --help and bad input answer at once.
 """

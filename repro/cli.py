@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 def whole(low: int, high: int):
     def parse(text: str) -> int:
         try:
-            if not text.strip().isascii():  # int() reads other scripts' digits too
+            if not text.strip().isascii() or "_" in text:  # int() reads other digits, and 1_000
                 raise ValueError(text)
             value = int(text)
         except ValueError:

@@ -24,6 +24,7 @@ import numpy as np
 
 from repro import cli, files
 from repro.backend import BACKENDS, import_keras
+from repro.study import budgets  # noqa: F401  (questions read it from here)
 
 BOUNDS = {  # flag -> (lowest, highest, what it sets): the flags questions share
     "seed": (0, cli.MAX_SEED, "the first random seed"),
@@ -35,20 +36,12 @@ BOUNDS = {  # flag -> (lowest, highest, what it sets): the flags questions share
     "lr": (0.0, 10.0, "Adam's learning rate"),
 }
 BYTES_PER_NUMBER = 64  # a number kept for the JSON file: a Python float in a list, then its text
-BUDGET_MULTIPLES = (0.5, 1, 1.5, 2, 3)  # of the article's epochs: where the curves are read
-
-
-def budgets(epochs: int, article_epochs: int) -> list[int]:
-    """The training budgets a curve is read at: 0.5x, 1x, 1.5x, 2x and 3x the article's epochs
-    up to `epochs`, and `epochs` itself."""
-    steps = {int(m * article_epochs) for m in BUDGET_MULTIPLES if 0 < m * article_epochs < epochs}
-    return sorted(steps | {epochs})
 
 
 def _number(low, high, kind):
     def parse(text: str):
-        if not text.isascii():  # int() and float() read other scripts' digits: not here
-            raise argparse.ArgumentTypeError(f"must be written in ASCII digits, got {text!r}")
+        if not text.isascii() or "_" in text:  # int() reads other scripts' digits, and 1_000
+            raise argparse.ArgumentTypeError(f"must be written in plain digits, got {text!r}")
         try:
             value = kind(text)
         except ValueError:
@@ -105,17 +98,24 @@ def parser(doc: str, prog: str, flags: dict) -> argparse.ArgumentParser:
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit with status 1 if a claim behind the Answer line does not hold",
+        help="exit with status 1 if a claim behind the Answer line does not hold (the claims "
+        "are about the default budgets: a much shorter run may fail them)",
     )
     return p
 
 
+MODELS_AT_ONCE = 4  # a question compares a few models: each holds its weights while it trains
+
+
 def memory_needed(args) -> int:
-    """One guard for every question: the numbers a run keeps (a loss per epoch and seed) and the
-    activations one training step keeps (samples x steps x units x 8 gates and states)."""
+    """One guard for every question: the numbers a run keeps (a loss per epoch and seed), the
+    activations one training step keeps (samples x steps x units x 8 gates and states), and the
+    weights of an LSTM of --units (4 x units**2 and more, each with its gradient and Adam's two
+    moments: 16 bytes) in each of a few models."""
     get = lambda name: getattr(args, name, None) or 1  # noqa: E731
     kept = BYTES_PER_NUMBER * get("seeds") * get("epochs")
-    return kept + 4 * 8 * get("samples") * get("length") * get("units")
+    weights = MODELS_AT_ONCE * 16 * 4 * get("units") * (get("units") + 2)
+    return kept + weights + 4 * 8 * get("samples") * get("length") * get("units")
 
 
 class Lesson:

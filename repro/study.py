@@ -14,7 +14,22 @@ import common
 from repro import seeds as many
 from repro.backend import seed_everything
 from repro.compare import ECHO_TOLERANCE, max_error, reproduced
-from repro.training import MAX_SCAN_BATCHES, TrainingDiverged, load_initial_state, train
+from repro.training import (
+    MAX_SCAN_BATCHES,
+    Interrupted,
+    TrainingDiverged,
+    load_initial_state,
+    train,
+)
+
+BUDGET_MULTIPLES = (0.5, 1, 1.5, 2, 3)  # of the article's epochs: where the curves are read
+
+
+def budgets(epochs: int, article_epochs: int) -> list[int]:
+    """The training budgets a curve is read at: 0.5x, 1x, 1.5x, 2x and 3x the article's epochs
+    up to `epochs`, and `epochs` itself."""
+    steps = {int(m * article_epochs) for m in BUDGET_MULTIPLES if 0 < m * article_epochs < epochs}
+    return sorted(steps | {epochs})
 
 
 def _progress(text: str) -> None:
@@ -87,7 +102,12 @@ def at_budgets(
         for budget in budgets:
             try:
                 if done == len(history):
-                    history += train(model, X, y, budget - done, batch_size, fit)
+                    try:
+                        history += train(model, X, y, budget - done, batch_size, fit)
+                    except Interrupted as e:  # say where in the whole run, not in this stretch
+                        raise Interrupted(
+                            f"interrupted at epoch {done + e.epoch} of {budgets[-1]} (seed {seed})"
+                        ) from None
                     # the model called, not model.predict: predict's tf.data pipeline logs a
                     # harmless C++ error on TensorFlow 2.21 once start-up's filter has gone
                     out = model(keras.ops.convert_to_tensor(shown), training=False)
@@ -156,15 +176,13 @@ def run_study(run, build, quiet: bool = False) -> dict:
     import numpy as np
     import pandas as pd
 
-    from repro.lesson import budgets as budgets_of
-
     args, targets = run.args, run.targets
     seeds = list(range(args.seed, args.seed + args.seeds))
-    budgets = budgets_of(args.epochs, common.ARTICLE[args.script].epochs)
+    read_at = budgets(args.epochs, common.ARTICLE[args.script].epochs)
     together = trains_together(args) and len(seeds) >= 2
-    progress = (lambda _: None) if quiet or together else _progress
+    progress = (lambda _: None) if quiet else _progress
     histories, seen = at_budgets(
-        build, run.X, run.y, seeds, budgets, args.batch_size, progress=progress, fit=args.fit
+        build, run.X, run.y, seeds, read_at, args.batch_size, progress=progress, fit=args.fit
     )
     way = "together (jax.vmap)" if together else "one by one"
     results = []
@@ -182,11 +200,11 @@ def run_study(run, build, quiet: bool = False) -> dict:
             }
         )
     user = np.stack(
-        [[run.in_user_units(at.ravel()) for at in s.reshape(len(budgets), -1)] for s in seen]
+        [[run.in_user_units(at.ravel()) for at in s.reshape(len(read_at), -1)] for s in seen]
     )
     rates = reproduced_at(user, targets, run.tolerance).sum(axis=0)
     by_budget = []
-    for epochs, k in zip(budgets, rates, strict=True):
+    for epochs, k in zip(read_at, rates, strict=True):
         low, high = ci95(int(k), args.seeds)
         by_budget.append(
             {"epochs": epochs, "reproduced": int(k), "n": args.seeds, "ci95": [low, high]}

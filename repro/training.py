@@ -23,7 +23,11 @@ class TrainingDiverged(Exception):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during training; the message says at which epoch."""
+    """Ctrl-C during training; the message says at which epoch (`epoch`: how many ended)."""
+
+    def __init__(self, message: str, epoch: int = 0):
+        super().__init__(message)
+        self.epoch = epoch
 
 
 def _cached(model, key, make):
@@ -242,7 +246,9 @@ def train(model, X, y, epochs: int, batch_size: int, fit: str = "fast", verbose:
             for loss in loop(model, X, y, batch_size, epochs, verbose):
                 finished(loss)
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted at epoch {len(history)} of {epochs}") from None
+        raise Interrupted(
+            f"interrupted at epoch {len(history)} of {epochs}", len(history)
+        ) from None
     return history
 
 

@@ -17,7 +17,7 @@ from repro import seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 
-seeds.seeds_per_chunk = lambda n, bytes_per_seed: 3  # 8 more seeds: chunks of 3, 3 and 2 (+1)
+seeds.seeds_per_chunk = lambda n, bytes_per_seed: 3  # 9 seeds: chunks of 3, 3 and 3
 FLAGS = ["--backend", "jax", "--epochs", "200", "--verbose", "0"]
 SAMPLED = (1, 5, 8)  # offsets from --seed: first of chunk 1, middle of chunk 2, last (padded)
 

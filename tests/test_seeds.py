@@ -48,16 +48,16 @@ def test_sampled_seeds_trained_together_equal_their_own_runs(together, script):
 
 @pytest.mark.slow  # JAX studies in a process of its own
 def test_seeds_go_in_chunks_that_report_progress(together):
-    """The worker asks for chunks of 3: 8 seeds after the first make 3 + 3 + 2, one chunk after
-    the other, each a progress line per tenth of its 200 epochs naming its seeds (not the one
-    the last is padded with), and no other progress lines: no other chunk, none twice."""
+    """The worker asks for chunks of 3: the study's 9 seeds make 3 + 3 + 3, one chunk after the
+    other, each a progress line per compiled call (one: 200 epochs, its only budget) naming its
+    seeds, and no other progress lines: no other chunk, none twice."""
     expected = []
     for script in ("one_to_one", "many_to_many"):  # the worker's two studies, in its order
         seeds_ = [r["seed"] for r in together[0]["studies"][script]["study"]["seeds"]]
         first = seeds_[0]
         assert seeds_ == list(range(first, first + 9))
-        for a, b in [(first + 1, first + 3), (first + 4, first + 6), (first + 7, first + 8)]:
-            expected += [f"seeds {a}-{b}: epoch {n}/200" for n in range(20, 201, 20)]
+        for a, b in [(first, first + 2), (first + 3, first + 5), (first + 6, first + 8)]:
+            expected += [f"seeds {a}-{b}: epoch 200/200"]
     assert re.findall(r"^seeds .*/200$", together[1], re.M) == expected
 
 
