@@ -180,18 +180,9 @@ class Lesson:
             "tables": self.tables,
             "seconds": seconds,
         }
-        status = 0
-        outputs = []
-        if args.plot and draw is not None:
-            outputs.append(lambda: draw(args.plot))
-        if args.json:
-            outputs.append(lambda: files.write_json(args.json, data, args.stdout))
-        for write in outputs:
-            try:
-                write()
-            except files.OutputFailed as e:
-                print(f"error: {e}", file=sys.stderr)
-                status = 1
+        from repro.run import save  # the plot and the JSON, as an article script writes them
+
+        status = save(args, data, draw)
         if args.check and failed:
             print(f"check failed: {failed[0]}", file=sys.stderr)
             return 1
