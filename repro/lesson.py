@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 import time
 
@@ -198,7 +199,7 @@ def start(doc: str, argv=None, prog: str | None = None, check=None, **flags):
     from repro.run import _closed_streams_to_devnull
 
     _closed_streams_to_devnull()
-    prog = prog or _caller_path()
+    prog = prog or _script_of(doc)
     p = parser(doc, prog, flags)
     try:
         args = p.parse_args([] if argv is None else list(argv))
@@ -224,11 +225,20 @@ def start(doc: str, argv=None, prog: str | None = None, check=None, **flags):
         yield Lesson(doc, args)
 
 
+def _script_of(doc: str) -> str:
+    """questions/NAME.py: the file of the module whose docstring is `doc` (a script run, one
+    imported, or the one a notebook imported its __doc__ from), else the caller's."""
+    for name, module in list(sys.modules.items()):
+        if name == "__main__" or name.startswith("questions."):
+            if getattr(module, "__doc__", None) is doc and getattr(module, "__file__", None):
+                path = os.path.abspath(module.__file__)
+                return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+    return _caller_path()
+
+
 def _caller_path() -> str:
     """questions/NAME.py, for the script that called start() (the first frame outside this
     module and contextlib)."""
-    import os
-
     frame = sys._getframe(1)
     while frame.f_code.co_filename in (__file__, contextlib.__file__):
         frame = frame.f_back

@@ -444,6 +444,19 @@ def summary(done: dict) -> str | None:
     )
 
 
+def first_page(script: str) -> Page:
+    """The first page whose command runs `script`: the run its notebook records."""
+    return next(p for p in PAGES if shlex.split(p.command)[1] == script)
+
+
+def notebook_of(page: Page) -> str:
+    """A link to the notebook that records this page's run, or nothing."""
+    script = shlex.split(page.command)[1]
+    path = ROOT / "notebooks" / f"{Path(script).stem}.ipynb"
+    mine = first_page(script) is page and path.exists()
+    return f"[{path.name}](../../notebooks/{path.name})" if mine else ""
+
+
 def index(pages: list[Page], folder: Path = FOLDER) -> None:
     """docs/runs/README.md: every page, its command and its answer."""
     lines = [
@@ -454,10 +467,13 @@ def index(pages: list[Page], folder: Path = FOLDER) -> None:
         "long that takes and how the tests keep these pages honest). Each page has the command,",
         "the versions it ran on, its answer, all it printed, its picture and its JSON file.",
         "",
-        "| page | command |",
-        "|---|---|",
+        "Each article script and question is also a notebook holding its first page's run (the",
+        "last column), made from the script by `python -m repro.notebooks`.",
+        "",
+        "| page | command | notebook |",
+        "|---|---|---|",
     ]
-    lines += [f"| [{p.asks}]({p.name}.md) | `{p.command}` |" for p in pages]
+    lines += [f"| [{p.asks}]({p.name}.md) | `{p.command}` | {notebook_of(p)} |" for p in pages]
     text = "\n".join(lines) + "\n"
     write_output(str(folder / "README.md"), lambda f: f.write(text.encode()))
 

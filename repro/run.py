@@ -43,6 +43,24 @@ def start(
         yield args
 
 
+def _in_a_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (a notebook), where a picture shows under its cell."""
+    ipython = sys.modules.get("IPython")
+    return getattr(ipython and ipython.get_ipython(), "kernel", None) is not None
+
+
+def _show(draw) -> None:
+    """In a notebook: the run's picture under the cell, drawn by draw(path) as --plot draws it."""
+    import tempfile
+
+    from IPython.display import Image, display
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "picture.png")
+        draw(path)
+        display(Image(filename=path))
+
+
 def _closed_streams_to_devnull() -> None:
     """A closed standard output or error (`2>&-`) gets /dev/null: what would go there is
     dropped, no file the run opens takes its number, and print() and flush() work on it."""
@@ -284,6 +302,8 @@ def save(args, results: dict, draw=None) -> int:
         outputs.append(lambda: draw(args.plot))
     if args.json:
         outputs.append(lambda: files.write_json(args.json, results, args.stdout))
+    if draw is not None and _in_a_kernel():
+        outputs.append(lambda: _show(draw))
     for write in outputs:
         try:
             write()

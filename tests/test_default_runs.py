@@ -1,8 +1,10 @@
 """The slow tier's default runs on TensorFlow, as the README runs them: every rendered page
 (repro/pages.py) that takes under about 30 s, each in a process of its own with --check, --json
 and --plot, compared byte for byte with its stored page when the installed versions are the ones
-it records; and the article's scripts a second time, for the same bytes. Other files read these
-runs through conftest.rendered, so each runs once."""
+it records; and the article's scripts a second time, for the same bytes. A question's page is
+the run its notebook records: tests/test_notebooks.py checks it from the notebook's run in a
+kernel of its own, and it is not rendered again here. Other files read these runs through
+conftest.rendered, so each runs once."""
 
 import json
 import re
@@ -14,7 +16,7 @@ from test_scripts import EXPECTED_COUNTS, parameter_check_rows
 
 import common
 from conftest import SCRIPTS, printed_predictions, rendered
-from repro import pages
+from repro import notebooks, pages
 
 pytestmark = pytest.mark.slow  # the article's settings: seconds of training each
 
@@ -23,7 +25,8 @@ PAGE_OF = {
     "many_to_one": "many_to_one",
     "many_to_many": "many_to_many_td",
 }
-QUICK = [p for p in pages.PAGES if p.quick]
+NOTEBOOK_RUNS = {notebooks.page_of(s).name for s in notebooks.scripts() if "/" in s}  # questions'
+QUICK = [p for p in pages.PAGES if p.quick and p.name not in NOTEBOOK_RUNS]
 STORED = pages.FOLDER
 
 
@@ -140,20 +143,6 @@ def test_a_default_run_says_nothing_on_stderr_but_its_timings(default_runs, name
     proc, _ = default_runs[name]
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"seconds: fit [\d.]+\n", proc.stderr)
-
-
-@pytest.mark.parametrize(
-    "page", [p for p in QUICK if p.command.startswith("python questions/")], ids=lambda p: p.name
-)
-def test_a_questions_default_run_ends_well_in_a_process_of_its_own(page, tmp_path_factory):
-    """Each question's default run on TensorFlow, as its page renders it: --check passed, and on
-    stderr only its progress lines and timing, nothing TensorFlow or Python said out of turn."""
-    from conftest import said_out_of_turn
-
-    proc, data, _ = rendered(page.name, tmp_path_factory)
-    assert proc.returncode == 0 and data["check_passed"], proc.stderr[-2000:]
-    assert said_out_of_turn(proc.stderr) == []
-    assert re.search(r"^seconds: [\d.]+$", proc.stderr, re.M)
 
 
 def test_the_article_script_no_longer_prints_the_tables(default_runs):
