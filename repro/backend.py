@@ -164,6 +164,7 @@ def import_keras(args: argparse.Namespace):
     the start would hide every later C++ error of the run. It ends as it was before the start
     (JAX, which Keras imports when it is installed, sets it to 1 if unset), so that a process
     this one starts later logs as this one does."""
+    again = "keras" in sys.modules  # a second run in this process (a notebook run again)
     os.environ["KERAS_BACKEND"] = args.backend
     if args.verbose == 2:  # everything, as TensorFlow writes it
         quiet = contextlib.nullcontext()
@@ -188,6 +189,8 @@ def import_keras(args: argparse.Namespace):
                 file=sys.stderr,
             )
             raise SystemExit(2) from None
+        if again:  # layers named afresh (lstm, not lstm_1), as in a run of its own
+            keras.utils.clear_session()
         # keras.json's floatx would build every model in another precision: float16 echoes
         # nothing the article printed. The suite computes as the article did.
         keras.config.set_floatx(FLOATX)

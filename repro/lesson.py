@@ -127,6 +127,13 @@ class Lesson:
         self.tables: dict[str, list[dict]] = {}
         self.claims: list[dict] = []
         self.started = time.perf_counter()
+        self.answered = False
+
+    def _afresh(self) -> None:
+        """After an answer, the next table or claim starts a new report (a notebook's report
+        cell run again), not a longer one."""
+        if self.answered:
+            self.tables, self.claims, self.answered = {}, [], False
 
     def say(self, text: str) -> None:
         """A progress line on stderr (--verbose 1 or 2)."""
@@ -137,6 +144,7 @@ class Lesson:
         """Print `rows` (dicts with the same keys) under `title`, and keep them for the JSON.
         Floats print with 3 significant digits unless `formats` gives a column its own."""
         formats = formats or {}
+        self._afresh()
         self.tables[title] = rows
         columns = list(rows[0])
 
@@ -155,6 +163,7 @@ class Lesson:
     def expect(self, holds, claim: str) -> bool:
         """A claim the answer rests on; --check fails if it does not hold. Returns it."""
         holds = bool(holds)
+        self._afresh()
         self.claims.append({"claim": claim, "holds": holds})
         return holds
 
@@ -184,6 +193,7 @@ class Lesson:
         from repro.run import save  # the plot and the JSON, as an article script writes them
 
         status = save(args, data, draw)
+        self.answered = True  # a notebook may run the report again: it starts afresh
         if args.check and failed:
             print(f"check failed: {failed[0]}", file=sys.stderr)
             return 1

@@ -21,6 +21,7 @@ import argparse
 import ast
 import contextlib
 import json
+import re
 import shlex
 import sys
 import textwrap
@@ -31,7 +32,8 @@ FOLDER = ROOT / "notebooks"
 ARTICLE = ["one_to_one.py", "many_to_one.py", "many_to_many_td.py"]
 GENERATOR = "repro.notebooks"  # in each notebook's metadata: what made it
 SETUP = """\
-# Where the suite is, and the backend: chosen here, once, before Keras is imported
+# Where the suite is, and the backend: chosen here, before Keras is imported (to change it
+# later, restart the kernel: a process keeps the backend it imported Keras with)
 import os
 import sys
 
@@ -41,16 +43,27 @@ try:
     import repro  # the suite, installed by pip install -e ".[notebook]"
 except ImportError:  # a kernel without it (Colab after cloning): install it from this clone
     %pip install -q -e ..
-    sys.path.insert(0, os.path.abspath(".."))"""
+    sys.path.insert(0, os.path.abspath(".."))
+    import repro  # an error here: the install above failed (it says why)"""
 
 _entered: list = []  # the contexts begin() entered: kept open for the kernel's life
 
 
 def begin(context):
     """Enter a `with` statement's context and return what `as` would name: in a notebook the
-    cells after it are the block."""
+    cells after it are the block. A context that takes standard output for itself (`--json -`)
+    cannot span cells: refused in one line, as a bad flag is."""
+    stdout = sys.stdout
+    entered = context.__enter__()
+    if sys.stdout is not stdout:
+        context.__exit__(None, None, None)
+        print(
+            "error: --json - cannot be used in a notebook's cells; give --json a file",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     _entered.append(context)
-    return context.__enter__()
+    return entered
 
 
 def scripts() -> list[str]:
@@ -135,14 +148,17 @@ def cells(script: str, source: str | None = None) -> list:
     report_at = next((i for i, line in enumerate(lines) if line == "## Report"), len(lines))
     prelude = [n for n in nodes if n.lineno < defs[0].lineno]
     code = _text(lines[_span(lines, prelude[0])[0] : _span(lines, defs[0])[0]])
-    block = next(s for s in main.body if isinstance(s, ast.With))
+    block = main.body[-1]
+    if not isinstance(block, ast.With) or any(isinstance(n, ast.With) for n in main.body[:-1]):
+        raise ValueError(f"{script}: main() must end in its one with statement")
     if "__doc__" in ast.unparse(block.items[0].context_expr):
         code += f"\nfrom {script[:-3].replace('/', '.')} import __doc__  # the question, above"
     code += "\nfrom repro.notebooks import begin  # enters a with-statement: its block is below"
     out.append(nbf.new_code_cell(code))
-    before = [n for n in defs if n.lineno < main.lineno]
-    helpers = [n for n in defs if main.lineno < n.lineno < report_at]
-    reporting = [n for n in nodes if n.lineno > report_at and not isinstance(n, ast.If)]
+    guard = [n for n in nodes if isinstance(n, ast.If) and "__name__" in ast.unparse(n.test)]
+    before = [n for n in nodes if defs[0].lineno <= n.lineno < main.lineno]
+    helpers = [n for n in nodes if main.lineno < n.lineno < report_at and n not in guard]
+    reporting = [n for n in nodes if n.lineno > report_at and n not in guard]
     if helpers:
         out.append(nbf.new_markdown_cell("The lesson's functions (after `main()` in the script):"))
     out += [nbf.new_code_cell(text) for text in _chunks(lines, before + helpers)]
@@ -346,6 +362,13 @@ def rerun(script: str, flags: list[str], kernel_log: str) -> str:
     return nbformat.writes(execute(nb, kernel_log=kernel_log))
 
 
+def _ignore_ctrl_c() -> None:
+    """A worker's: Ctrl-C is the parent's to handle (its kernel is interrupted all the same)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def remake(script: str) -> str:
     """Make the notebook of `script`, run it and write it; one line saying so."""
     write(tidy(execute(make(script))), path_of(script))
@@ -384,15 +407,19 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = []
     spawn = multiprocessing.get_context("spawn")  # a kernel client each, nothing shared
-    with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:  # a kernel per core
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn, initializer=_ignore_ctrl_c)
+    try:  # a kernel per core
         futures = {pool.submit(remake, s): s for s in chosen}
         for future, script in futures.items():
             try:
                 print(future.result(), file=sys.stderr, flush=True)
             except Exception as e:  # a cell failed: nbclient names it and its error
                 failed.append(name_of(script))
-                last = str(e).strip().splitlines()[-1:] or [type(e).__name__]
+                said = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # the traceback's colours
+                last = said.strip().splitlines()[-1:] or [type(e).__name__]
                 print(f"failed: {name_of(script)}: {last[0]}", file=sys.stderr, flush=True)
+    finally:  # on Ctrl-C: what has not started is cancelled, nothing half-written is left
+        pool.shutdown(cancel_futures=True)
     if failed:
         names = ", ".join(failed)
         print(f"error: {len(failed)} of {len(chosen)} notebooks failed ({names})", file=sys.stderr)

@@ -25,8 +25,12 @@ CELLS = [
     "print('standard output again')",
     # a kernel's stdout takes text only (no .buffer): the JSON alone on it, the rest on stderr
     "status = many_to_one.main(['--epochs', '5', '--verbose', '0', '--json', '-'])",
+    # a notebook's `with` entered by begin(): --json - would keep stdout for the kernel's life
+    "from repro.notebooks import begin\nfrom repro.run import start\n"
+    "args = begin(start('many_to_one', ['--json', '-']))",
+    "print('standard output still')",
 ]
-FAILS = {6}  # the cells expected to end in an error
+FAILS = {6, 9}  # the cells expected to end in an error
 
 
 def stdout_of(cell) -> str:
@@ -86,3 +90,33 @@ def test_json_dash_writes_the_json_alone_to_a_kernels_stdout(notebook):
     assert result["script"] == "many_to_one.py" and len(result["loss_history"]) == 5
     stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
     assert "Predictions:" in stderr
+
+
+def summaries(cell) -> str:
+    """Keras' summary, as a kernel shows it: displays."""
+    import re
+
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+    return re.sub(r"\x1b\[[0-9;]*m", "", shown)  # rich's colours
+
+
+def test_a_second_run_in_one_kernel_names_its_layers_as_the_first(notebook):
+    """Keras numbers a layer's name from its second of a kind in a process (lstm_1): a run again
+    in one kernel (Run All twice) named them so and its side-by-side turned the article's `lstm_1`
+    from a known difference into `same`. Each run now starts from a clear Keras session."""
+    first, again = notebook.cells[1], notebook.cells[2]
+    for cell in (first, again):
+        assert "lstm (LSTM)" in summaries(cell) and "lstm_1" not in summaries(cell)
+        assert "Keras 2 numbered names from _1" in stdout_of(cell)
+
+
+def test_json_dash_is_refused_where_a_notebook_cell_begins_a_run(notebook):
+    refused, after = notebook.cells[9], notebook.cells[10]
+    assert [e["ename"] for e in refused.outputs if e.get("output_type") == "error"] == [
+        "SystemExit"
+    ]
+    said = "".join(o.get("text", "") for o in refused.outputs if o.get("name") == "stderr")
+    assert said == "error: --json - cannot be used in a notebook's cells; give --json a file\n"
+    assert [(o.get("name"), o.get("text")) for o in after.outputs] == [
+        ("stdout", "standard output still\n")
+    ]
