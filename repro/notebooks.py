@@ -38,7 +38,8 @@ import os
 import sys
 
 os.environ["KERAS_BACKEND"] = {backend}  # one of "tensorflow", "jax", "torch"
-argv = {argv}  # the script's flags, as on its command line (its page's run)
+# the script's flags, as on its command line (its page's run)
+argv = {argv}
 try:
     import repro  # the suite, installed by pip install -e ".[notebook]"
 except ImportError:  # a kernel without it (Colab after cloning): install it from this clone
