@@ -241,9 +241,13 @@ def _script_of(doc: str) -> str:
     for name, module in list(sys.modules.items()):
         if name == "__main__" or name.startswith("questions."):
             if getattr(module, "__doc__", None) is doc and getattr(module, "__file__", None):
-                path = os.path.abspath(module.__file__)
-                return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+                return _folder_and_name(module.__file__)
     return _caller_path()
+
+
+def _folder_and_name(path: str) -> str:
+    path = os.path.abspath(path)
+    return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
 
 
 def _caller_path() -> str:
@@ -252,5 +256,4 @@ def _caller_path() -> str:
     frame = sys._getframe(1)
     while frame.f_code.co_filename in (__file__, contextlib.__file__):
         frame = frame.f_back
-    path = os.path.abspath(frame.f_code.co_filename)
-    return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+    return _folder_and_name(frame.f_code.co_filename)

@@ -300,9 +300,14 @@ def tidy(nb):
     return nb
 
 
+def plain(text: str) -> str:
+    """`text` without its terminal colours (rich's in Keras' summary, IPython's tracebacks)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def text_of(nb) -> str:
     """What the notebook's cells printed, in order: their stdout and the text of their displays
-    (Keras' summary is a display in a kernel), as a terminal shows them."""
+    (Keras' summary is a display in a kernel), as a terminal shows them, without colours."""
     said = []
     for cell in nb.cells:
         for o in cell.get("outputs", []):
@@ -310,7 +315,7 @@ def text_of(nb) -> str:
                 said.append(o.text)
             elif "text/plain" in o.get("data", {}) and "image/png" not in o.data:
                 said.append(o.data["text/plain"])  # rich's lines end in a newline
-    return "".join(said)
+    return plain("".join(said))
 
 
 def path_of(script: str) -> Path:
@@ -416,8 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(future.result(), file=sys.stderr, flush=True)
             except Exception as e:  # a cell failed: nbclient names it and its error
                 failed.append(name_of(script))
-                said = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # the traceback's colours
-                last = said.strip().splitlines()[-1:] or [type(e).__name__]
+                last = plain(str(e)).strip().splitlines()[-1:] or [type(e).__name__]
                 print(f"failed: {name_of(script)}: {last[0]}", file=sys.stderr, flush=True)
     finally:  # on Ctrl-C: what has not started is cancelled, nothing half-written is left
         pool.shutdown(cancel_futures=True)

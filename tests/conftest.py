@@ -184,3 +184,13 @@ def rendered(name: str, tmp_path_factory) -> tuple:
     s = json.loads(saved.read_text())
     proc = subprocess.CompletedProcess(s["args"], s["code"], s["out"], s["err"])
     return proc, s["data"], s["text"]
+
+
+def differing(theirs: dict, ours: dict) -> list[str]:
+    """The libraries whose recorded version (theirs: a stored page's or notebook's) differs
+    from this run's (ours), one phrase each, for a skip's reason."""
+    return [
+        f"{k} {theirs.get(k)} (stored) vs {ours.get(k)} (here)"
+        for k in sorted(set(ours) | set(theirs))
+        if ours.get(k) != theirs.get(k)
+    ]

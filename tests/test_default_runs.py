@@ -15,7 +15,7 @@ import pytest
 from test_scripts import EXPECTED_COUNTS, parameter_check_rows
 
 import common
-from conftest import SCRIPTS, printed_predictions, rendered
+from conftest import SCRIPTS, differing, printed_predictions, rendered
 from repro import notebooks, pages
 
 pytestmark = pytest.mark.slow  # the article's settings: seconds of training each
@@ -47,12 +47,7 @@ def default_runs(tmp_path_factory):
 def differing_versions(page, data) -> list[str]:
     """The libraries whose version differs from the one the stored page was rendered with."""
     stored = json.loads((STORED / f"{page.name}.json").read_text())
-    ours, theirs = data["versions"], stored["versions"]
-    return [
-        f"{k} {theirs.get(k)} (stored) vs {ours.get(k)} (here)"
-        for k in sorted(set(ours) | set(theirs))
-        if ours.get(k) != theirs.get(k)
-    ]
+    return differing(stored["versions"], data["versions"])
 
 
 @pytest.mark.parametrize("page", QUICK, ids=lambda p: p.name)

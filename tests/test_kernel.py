@@ -94,10 +94,9 @@ def test_json_dash_writes_the_json_alone_to_a_kernels_stdout(notebook):
 
 def summaries(cell) -> str:
     """Keras' summary, as a kernel shows it: displays."""
-    import re
+    from repro.notebooks import plain
 
-    shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
-    return re.sub(r"\x1b\[[0-9;]*m", "", shown)  # rich's colours
+    return plain("".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs))
 
 
 def test_a_second_run_in_one_kernel_names_its_layers_as_the_first(notebook):

@@ -11,25 +11,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import test_default_runs
+import test_pages
 
-from conftest import ROOT
+from conftest import ROOT, differing
 from repro import notebooks, pages
 
 SCRIPTS = notebooks.scripts()
-ANSI = re.compile(r"\x1b\[[0-9;]*m")  # rich's colours in Keras' summary, as a kernel shows it
 
 
 def stored(script: str):
     return nbformat.read(notebooks.path_of(script), as_version=4)
 
 
-def printed(nb) -> str:
-    return ANSI.sub("", notebooks.text_of(nb))
-
-
 def page_output(page) -> str:
-    text = (pages.FOLDER / f"{page.name}.md").read_text()
-    return text.split("```text\n", 1)[1].split("\n```", 1)[0] + "\n"
+    return test_pages.page_output(page) + "\n"  # the page's block drops the last newline
 
 
 def test_every_script_has_a_notebook_and_none_is_left_over():
@@ -131,7 +127,7 @@ def test_each_notebook_prints_what_its_page_shows(script):
     """The notebook records its page's run: what its cells printed (stdout, and Keras' summary,
     which a kernel shows as a display) is the page's whole output, and it draws the picture."""
     nb, page = stored(script), notebooks.page_of(script)
-    assert printed(nb) == page_output(page)
+    assert notebooks.text_of(nb) == page_output(page)
     pictures = [
         o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
     ]
@@ -177,15 +173,6 @@ def runs(tmp_path_factory):
     return found, folder
 
 
-def differing_versions(nb, again) -> list[str]:
-    theirs, ours = nb.metadata.repro["versions"], again.metadata.repro["versions"]
-    return [
-        f"{k} {theirs.get(k)} (stored) vs {ours.get(k)} (here)"
-        for k in sorted(set(ours) | set(theirs))
-        if ours.get(k) != theirs.get(k)
-    ]
-
-
 @pytest.mark.slow  # every notebook's run, in real kernels
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_each_notebook_runs_in_a_kernel_to_the_same_outputs(script, runs):
@@ -195,7 +182,7 @@ def test_each_notebook_runs_in_a_kernel_to_the_same_outputs(script, runs):
     assert status == 0 and data["check_passed"] is True
     errors = [o for c in again.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
-    differ = differing_versions(nb, again)
+    differ = differing(nb.metadata.repro["versions"], again.metadata.repro["versions"])
     if differ:
         pytest.skip("run with other versions: " + "; ".join(differ))
     again = notebooks.tidy(again)
@@ -214,14 +201,12 @@ def test_each_notebooks_page_is_what_its_run_prints_now(script, runs):
 
     page = notebooks.page_of(script)
     again, status, data, _ = runs[0][script]
-    stored_json = (pages.FOLDER / f"{page.name}.json").read_text()
-    differ = [
-        k for k, v in json.loads(stored_json)["versions"].items() if data["versions"].get(k) != v
-    ]
+    differ = test_default_runs.differing_versions(page, data)
     if differ:
-        pytest.skip("run with other versions of " + ", ".join(differ))
+        pytest.skip("run with other versions: " + "; ".join(differ))
+    stored_json = (pages.FOLDER / f"{page.name}.json").read_text()
     assert json.dumps(pages.slim(data), indent=2) + "\n" == stored_json
-    proc = subprocess.CompletedProcess(page.command, status, printed(again), "")
+    proc = subprocess.CompletedProcess(page.command, status, notebooks.text_of(again), "")
     text = pages.page_text(page, proc, data, runs[1])
     assert text == (pages.FOLDER / f"{page.name}.md").read_text()
 
