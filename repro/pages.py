@@ -23,6 +23,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,6 +327,7 @@ class PageFailed(Exception):
 
 
 _running: set = set()  # the commands running now: ended with the renderer
+_stopping = threading.Event()  # set on Ctrl-C: a command that ends after it writes no page
 
 
 def run(page: Page, folder: Path = FOLDER) -> tuple[subprocess.CompletedProcess, dict | None]:
@@ -366,6 +368,8 @@ def render(page: Page, folder: Path = FOLDER) -> tuple:
     """Run the page's command and write its page: (the process, its JSON as written, the page).
     Raises PageFailed (and writes nothing) when the command failed or printed no answer."""
     proc, data = run(page, folder)
+    if _stopping.is_set():  # interrupted as its command ended: nothing of it is written
+        raise PageFailed(f"{page.name}: interrupted")
     expected = 2 if page.refused else 0
     if proc.returncode != expected or (data is None and page.writes_json):
         last = " | ".join(proc.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
@@ -381,6 +385,7 @@ def render_all(pages: list[Page], folder: Path = FOLDER, said=None) -> dict:
     or the PageFailed of a page that failed (the others carry on). `said(line)` hears of each
     page as it ends. Ctrl-C (or SIGTERM) ends the commands running and raises
     KeyboardInterrupt."""
+    _stopping.clear()
     folder.mkdir(parents=True, exist_ok=True)
     results = {}
     pool = ThreadPoolExecutor(max_workers=2)
@@ -397,6 +402,7 @@ def render_all(pages: list[Page], folder: Path = FOLDER, said=None) -> dict:
             if said:
                 said(line)
     except KeyboardInterrupt:
+        _stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in list(_running):
             with contextlib.suppress(ProcessLookupError):

@@ -175,7 +175,12 @@ def test_ctrl_c_mid_render_is_one_line_and_writes_no_page(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)  # the page's command has started
+    for _ in range(600):  # until the page's command has started (a child of the renderer)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        if children.stdout.strip():
+            break
+        time.sleep(0.1)
+    time.sleep(1)  # and is training: one_to_one.py takes several seconds
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, out, err) == (130, "", "interrupted\n")
